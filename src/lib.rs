@@ -1,0 +1,5 @@
+//! dehandler configures a container's network from its labels, from outside the container:
+//! addresses, routes and policy rules in its network namespace, routes on the host, and a
+//! user script, applied when the container starts.
+
+pub mod iproute;
