@@ -2,4 +2,7 @@
 //! addresses, routes and policy rules in its network namespace, routes on the host, and a
 //! user script, applied when the container starts.
 
+pub mod config;
 pub mod iproute;
+pub mod labels;
+pub mod plugin;

@@ -1,0 +1,46 @@
+# dehandler: build, package as a Docker managed plugin, install, test.
+#
+#   make install     build the static binary, create and enable the plugin $(PLUGIN)
+#   make uninstall   disable and remove the plugin
+#   make test        run every test (needs root and a Docker daemon)
+
+PLUGIN ?= dehandler:latest
+TARGET := x86_64-unknown-linux-gnu
+BINARY := target/$(TARGET)/release/dehandler
+PLUGIN_DIR := target/plugin
+CARGO ?= cargo
+
+.PHONY: build plugin install uninstall test lint bench clean
+
+# Static linking applies to the target binary only: with --target, build scripts and proc
+# macros are built for the host without these flags.
+build:
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --locked --target $(TARGET)
+
+# The plugin directory: config.json and a rootfs with the binary and an empty
+# /run/docker/plugins, nothing else.
+plugin: build
+	rm -rf $(PLUGIN_DIR)
+	mkdir -p $(PLUGIN_DIR)/rootfs/run/docker/plugins
+	cp config.json $(PLUGIN_DIR)/config.json
+	cp $(BINARY) $(PLUGIN_DIR)/rootfs/dehandler
+
+install: plugin
+	-docker plugin disable --force $(PLUGIN) 2>/dev/null
+	-docker plugin rm --force $(PLUGIN) 2>/dev/null
+	docker plugin create $(PLUGIN) $(PLUGIN_DIR)
+	docker plugin enable $(PLUGIN)
+
+uninstall:
+	-docker plugin disable --force $(PLUGIN)
+	docker plugin rm --force $(PLUGIN)
+
+test: plugin
+	$(CARGO) test --locked -- --test-threads=2
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean
