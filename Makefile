@@ -20,16 +20,10 @@ build:
 # The plugin directory: config.json and a rootfs with the binary and an empty
 # /run/docker/plugins, nothing else.
 plugin: build
-	rm -rf $(PLUGIN_DIR)
-	mkdir -p $(PLUGIN_DIR)/rootfs/run/docker/plugins
-	cp config.json $(PLUGIN_DIR)/config.json
-	cp $(BINARY) $(PLUGIN_DIR)/rootfs/dehandler
+	plugin/assemble.sh $(BINARY) config.json $(PLUGIN_DIR)
 
 install: plugin
-	-docker plugin disable --force $(PLUGIN) 2>/dev/null
-	-docker plugin rm --force $(PLUGIN) 2>/dev/null
-	docker plugin create $(PLUGIN) $(PLUGIN_DIR)
-	docker plugin enable $(PLUGIN)
+	plugin/replace.sh $(PLUGIN) $(PLUGIN_DIR)
 
 uninstall:
 	-docker plugin disable --force $(PLUGIN)
