@@ -5,4 +5,6 @@
 pub mod config;
 pub mod iproute;
 pub mod labels;
+pub mod netlink;
+pub mod netns;
 pub mod plugin;

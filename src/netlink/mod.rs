@@ -1,0 +1,277 @@
+//! The netlink applier: turns typed requests into rtnetlink messages built as `ip` builds them,
+//! sends them, and decides in [`apply`] which kernel errors mean "already done".
+//!
+//! One module per object builds the message: [`address`], [`route`] and [`rule`]. Devices
+//! named by `dev` are resolved to interface indexes in the namespace of the handle.
+
+mod address;
+mod error;
+mod route;
+mod rule;
+
+use std::collections::HashMap;
+
+use futures_util::{StreamExt, TryStreamExt};
+use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload, NlasIterator};
+use netlink_packet_route::RouteNetlinkMessage;
+use nix::errno::Errno;
+use rtnetlink::Handle;
+
+use crate::iproute::{AddressVerb, Request, RouteVerb, RuleVerb};
+
+pub use error::ApplyError;
+
+/// The result of applying a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The kernel accepted the change.
+    Applied,
+    /// An `add` found the same object already there (EEXIST).
+    AlreadyPresent,
+    /// A `delete` found nothing to delete.
+    AlreadyAbsent,
+}
+
+/// Applies one request in the network namespace of `handle`.
+///
+/// An `add` of an address, route or rule that already exists returns
+/// [`Outcome::AlreadyPresent`], and a `delete` of a missing object returns
+/// [`Outcome::AlreadyAbsent`]. Every other kernel error is an [`ApplyError`].
+pub async fn apply(handle: &Handle, request: &Request) -> Result<Outcome, ApplyError> {
+    let message = build_message(handle, request).await?;
+
+    let result = send(handle, message).await;
+
+    match result {
+        Ok(()) => Ok(Outcome::Applied),
+        Err(SendError::Kernel {
+            errno,
+            kernel_message,
+        }) => match outcome_of_error(request, errno) {
+            Some(outcome) => {
+                tracing::debug!(%request, %errno, ?outcome, "kernel error means the request is done");
+                Ok(outcome)
+            }
+            None => Err(ApplyError::Kernel {
+                request: request.to_string(),
+                errno,
+                kernel_message,
+            }),
+        },
+        Err(SendError::Connection(source)) => Err(ApplyError::Connection {
+            request: request.to_string(),
+            source,
+        }),
+    }
+}
+
+/// Decides which errors mean that the request's goal already holds. The errno for a missing
+/// object differs per object: the kernel returns EADDRNOTAVAIL for an address
+/// (`inet_rtm_deladdr`, `inet6_addr_del`), ESRCH for a route (`fib_table_delete`,
+/// `ip6_route_del`, also when the table does not exist) and ENOENT for a rule (`fib_nl_delrule`).
+fn outcome_of_error(request: &Request, errno: Errno) -> Option<Outcome> {
+    match (request, errno) {
+        (Request::Address(r), Errno::EEXIST) if r.verb == AddressVerb::Add => {
+            Some(Outcome::AlreadyPresent)
+        }
+        (Request::Route(r), Errno::EEXIST) if r.verb == RouteVerb::Add => {
+            Some(Outcome::AlreadyPresent)
+        }
+        (Request::Rule(r), Errno::EEXIST) if r.verb == RuleVerb::Add => {
+            Some(Outcome::AlreadyPresent)
+        }
+        (Request::Address(r), Errno::EADDRNOTAVAIL) if r.verb == AddressVerb::Delete => {
+            Some(Outcome::AlreadyAbsent)
+        }
+        (Request::Route(r), Errno::ESRCH) if r.verb == RouteVerb::Delete => {
+            Some(Outcome::AlreadyAbsent)
+        }
+        (Request::Rule(r), Errno::ENOENT) if r.verb == RuleVerb::Delete => {
+            Some(Outcome::AlreadyAbsent)
+        }
+        _ => None,
+    }
+}
+
+/// Resolves the devices of a request and builds its netlink message.
+async fn build_message(
+    handle: &Handle,
+    request: &Request,
+) -> Result<NetlinkMessage<RouteNetlinkMessage>, ApplyError> {
+    match request {
+        Request::Address(address) => {
+            let index = link_index(handle, request, &address.dev).await?;
+            Ok(address::message(address, index))
+        }
+        Request::Route(route) => {
+            let mut indexes = HashMap::new();
+            for name in route::device_names(route) {
+                if !indexes.contains_key(name) {
+                    let index = link_index(handle, request, name).await?;
+                    indexes.insert(name.to_string(), index);
+                }
+            }
+            Ok(route::message(route, &indexes))
+        }
+        // Rules carry device names (FRA_IIFNAME, FRA_OIFNAME), which may name devices that do
+        // not exist yet.
+        Request::Rule(rule) => Ok(rule::message(rule)),
+    }
+}
+
+/// Looks up the interface index of a device by name with RTM_GETLINK. The kernel also
+/// matches alternative names (Linux 5.5 and later).
+async fn link_index(handle: &Handle, request: &Request, name: &str) -> Result<u32, ApplyError> {
+    let not_found = || ApplyError::DeviceNotFound {
+        request: request.to_string(),
+        name: name.to_string(),
+    };
+
+    let mut links = handle.link().get().match_name(name).execute();
+    match links.try_next().await {
+        Ok(Some(link)) => Ok(link.header.index),
+        Ok(None) => Err(not_found()),
+        Err(rtnetlink::Error::NetlinkError(error)) => {
+            let errno = Errno::from_raw(-error.raw_code());
+            if errno == Errno::ENODEV {
+                Err(not_found())
+            } else {
+                Err(ApplyError::DeviceLookup {
+                    request: request.to_string(),
+                    name: name.to_string(),
+                    errno,
+                })
+            }
+        }
+        Err(source) => Err(ApplyError::Connection {
+            request: request.to_string(),
+            source,
+        }),
+    }
+}
+
+/// Failures of [`send`], before they are matched to a request.
+enum SendError {
+    Kernel {
+        errno: Errno,
+        kernel_message: Option<String>,
+    },
+    Connection(rtnetlink::Error),
+}
+
+/// Sends a message with NLM_F_ACK and waits for the kernel's reply.
+///
+/// NOTE: netlink-proto 0.14 does not pass acknowledgements on to the handle, so the end of the
+/// response stream is taken as success. A connection whose socket fails before the kernel
+/// answers would read as success too.
+async fn send(
+    handle: &Handle,
+    mut message: NetlinkMessage<RouteNetlinkMessage>,
+) -> Result<(), SendError> {
+    message.header.flags |= NLM_F_REQUEST | NLM_F_ACK;
+    tracing::trace!(?message, "netlink request");
+
+    let mut responses = handle
+        .clone()
+        .request(message)
+        .map_err(SendError::Connection)?;
+
+    while let Some(response) = responses.next().await {
+        tracing::trace!(?response, "netlink response");
+        let NetlinkPayload::Error(error) = &response.payload else {
+            continue;
+        };
+        if error.code.is_some() {
+            return Err(SendError::Kernel {
+                errno: Errno::from_raw(-error.raw_code()),
+                kernel_message: extended_ack_message(response.header.flags, &error.header),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// NLM_F_CAPPED and NLM_F_ACK_TLVS share their values with other flags, so netlink-packet-core
+/// names them only as aliases. The values are from linux/netlink.h.
+const NLM_F_CAPPED: u16 = 0x100;
+const NLM_F_ACK_TLVS: u16 = 0x200;
+const NLMSGERR_ATTR_MSG: u16 = 1;
+const NETLINK_HEADER_LEN: usize = 16;
+
+/// Returns the text of NLMSGERR_ATTR_MSG from an error message's payload (after the error
+/// code): the request's netlink header, then the rest of the request unless the kernel capped
+/// it, then attributes when NLM_F_ACK_TLVS is set.
+fn extended_ack_message(flags: u16, payload: &[u8]) -> Option<String> {
+    if flags & NLM_F_ACK_TLVS == 0 {
+        return None;
+    }
+    let echoed_len = if flags & NLM_F_CAPPED != 0 {
+        NETLINK_HEADER_LEN
+    } else {
+        u32::from_ne_bytes(payload.get(..4)?.try_into().ok()?) as usize
+    };
+    let attributes = payload.get(echoed_len.next_multiple_of(4)..)?;
+
+    for attribute in NlasIterator::new(attributes) {
+        let attribute = attribute.ok()?;
+        if attribute.kind() == NLMSGERR_ATTR_MSG {
+            let text = attribute.value().split(|&b| b == 0).next()?;
+            let text = String::from_utf8_lossy(text).trim_end().to_string();
+            return (!text.is_empty()).then_some(text);
+        }
+    }
+    None
+}
+
+/// Returns the u8 table number for a message header and whether the id needs the 32-bit table
+/// attribute instead (ids of 256 and above, which the header's u8 cannot hold).
+fn header_table(table: u32) -> (u8, bool) {
+    match u8::try_from(table) {
+        Ok(table) => (table, false),
+        Err(_) => (0, true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extended_ack_message_after_uncapped_request() {
+        // A 20-byte request echoed whole, then NLMSGERR_ATTR_MSG "bad gw\0" padded to 4.
+        let mut payload = vec![0u8; 20];
+        payload[..4].copy_from_slice(&20u32.to_ne_bytes());
+        payload.extend_from_slice(&11u16.to_ne_bytes());
+        payload.extend_from_slice(&1u16.to_ne_bytes());
+        payload.extend_from_slice(b"bad gw\0\0");
+
+        let text = extended_ack_message(NLM_F_ACK_TLVS, &payload);
+
+        assert_eq!(text.as_deref(), Some("bad gw"));
+    }
+
+    #[test]
+    fn extended_ack_message_after_capped_request() {
+        let mut payload = vec![0u8; 16];
+        payload[..4].copy_from_slice(&64u32.to_ne_bytes());
+        payload.extend_from_slice(&8u16.to_ne_bytes());
+        payload.extend_from_slice(&1u16.to_ne_bytes());
+        payload.extend_from_slice(b"no\0\0");
+
+        let text = extended_ack_message(NLM_F_ACK_TLVS | NLM_F_CAPPED, &payload);
+
+        assert_eq!(text.as_deref(), Some("no"));
+    }
+
+    #[test]
+    fn extended_ack_message_absent_without_flag() {
+        assert_eq!(extended_ack_message(0, &[0u8; 16]), None);
+    }
+
+    #[test]
+    fn table_above_255_needs_attribute() {
+        assert_eq!(header_table(254), (254, false));
+        assert_eq!(header_table(256), (0, true));
+        assert_eq!(header_table(51820), (0, true));
+    }
+}
