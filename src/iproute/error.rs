@@ -47,7 +47,10 @@ impl ParseError {
     fn describe(&self) -> String {
         let mut text = String::new();
         if self.segment_index > 0 {
-            text.push_str(&format!("segment {} {:?}: ", self.segment_index, self.segment));
+            text.push_str(&format!(
+                "segment {} {:?}: ",
+                self.segment_index, self.segment
+            ));
         }
         match &self.word {
             Some(word) => text.push_str(&format!("at {word:?}: {}", self.reason)),

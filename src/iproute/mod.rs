@@ -10,9 +10,13 @@
 
 mod address;
 mod error;
+mod names;
+mod number;
+mod prefix;
 mod request;
 mod route;
 mod rule;
+mod words;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -138,13 +142,19 @@ impl Request {
 }
 
 /// Prints the request as the `ip` command that does the same, for example
-/// `ip route add 10.0.0.0/8 via 192.0.2.1`.
+/// `ip route add 10.0.0.0/8 via 192.0.2.1`, or `ip -6 route delete default` when the tail
+/// starts with the `-6` extension.
 impl fmt::Display for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Request::Address(r) => write!(f, "ip address {r}"),
-            Request::Route(r) => write!(f, "ip route {r}"),
-            Request::Rule(r) => write!(f, "ip rule {r}"),
+        let tail = match self {
+            Request::Address(r) => r.to_string(),
+            Request::Route(r) => r.to_string(),
+            Request::Rule(r) => r.to_string(),
+        };
+        let object = self.object();
+        match tail.split_once(' ') {
+            Some((option @ ("-4" | "-6"), rest)) => write!(f, "ip {option} {object} {rest}"),
+            _ => write!(f, "ip {object} {tail}"),
         }
     }
 }
@@ -183,3 +193,120 @@ pub fn parse_segment(object: Object, segment: &str) -> Result<Request, ParseErro
 }
 
 pub use request::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Real label values: id, object, value, and where the form comes from.
+    const CORPUS: &str = include_str!("../../tests/data/ip-tails.tsv");
+
+    /// The corpus rows that must be rejected, with the word at fault.
+    const CORPUS_REJECTED: &[(&str, Option<&str>)] = &[
+        ("p02", Some("10.2.3.5.78")),
+        ("p37", Some("ADD")),
+        ("p38", Some("fe80::1%eth0/64")),
+        ("p39", Some("10.9.0.0/33")),
+        ("p40", Some("foo")),
+        ("p60", Some("flush")),
+        ("p61", Some("flush")),
+        ("p76", Some("flush")),
+        ("p78", Some("eth0")),
+    ];
+
+    fn corpus_rows() -> impl Iterator<Item = (&'static str, Object, &'static str)> {
+        CORPUS
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+            .map(|line| {
+                let mut fields = line.split('\t');
+                let id = fields.next().unwrap();
+                let object = fields.next().unwrap().parse().unwrap();
+                let value = fields.next().unwrap();
+                (id, object, value)
+            })
+    }
+
+    #[test]
+    fn corpus_parses_except_rejected_rows() {
+        let mut rows = 0;
+        for (id, object, value) in corpus_rows() {
+            rows += 1;
+            let expected = CORPUS_REJECTED.iter().find(|(rejected, _)| *rejected == id);
+            match (parse_value(object, value), expected) {
+                (Ok(requests), None) => assert!(!requests.is_empty(), "{id}"),
+                (Err(err), Some((_, word))) => assert_eq!(err.word.as_deref(), *word, "{id}"),
+                (Ok(requests), Some(_)) => panic!("{id} parsed but must be rejected: {requests:?}"),
+                (Err(err), None) => panic!("{id} must parse: {err}"),
+            }
+        }
+        assert_eq!(rows, 80);
+    }
+
+    #[test]
+    fn corpus_round_trip() {
+        for (id, object, value) in corpus_rows() {
+            let Ok(requests) = parse_value(object, value) else {
+                continue;
+            };
+            for request in requests {
+                let tail = match &request {
+                    Request::Address(r) => r.to_string(),
+                    Request::Route(r) => r.to_string(),
+                    Request::Rule(r) => r.to_string(),
+                };
+                let again = parse_segment(object, &tail).unwrap_or_else(|e| panic!("{id}: {e}"));
+                assert_eq!(again, request, "{id} printed as {tail:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn value_errors_name_the_segment() {
+        let err =
+            parse_value(Object::Route, "add 10.0.0.0/8 dev eth0;; add 10.0.0.0/33").unwrap_err();
+        assert_eq!(err.segment_index, 3);
+        assert_eq!(err.segment, "add 10.0.0.0/33");
+        assert_eq!(err.word.as_deref(), Some("10.0.0.0/33"));
+        assert_eq!(
+            err.to_string(),
+            "segment 3 \"add 10.0.0.0/33\": at \"10.0.0.0/33\": invalid prefix length \"33\": the maximum is 32"
+        );
+    }
+
+    #[test]
+    fn value_skips_empty_segments() {
+        let requests = parse_value(Object::Route, " ; add 10.9.0.0/16 via 172.30.0.1;;\n").unwrap();
+        assert_eq!(requests.len(), 1);
+    }
+
+    #[test]
+    fn request_prints_ip_command() {
+        let cases = [
+            (
+                Object::Route,
+                "-6 del default",
+                "ip -6 route delete default",
+            ),
+            (
+                Object::Route,
+                "add 10/8 dev eth0",
+                "ip route add 10.0.0.0/8 dev eth0",
+            ),
+            (
+                Object::Address,
+                "add 10.0.0.1/8 dev eth0",
+                "ip address add 10.0.0.1/8 dev eth0",
+            ),
+            (
+                Object::Rule,
+                "-6 add fwmark 1 table 5",
+                "ip -6 rule add fwmark 0x1 table 5",
+            ),
+        ];
+        for (object, tail, command) in cases {
+            let request = parse_segment(object, tail).unwrap();
+            assert_eq!(request.to_string(), command, "{tail:?}");
+        }
+    }
+}

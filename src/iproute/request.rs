@@ -97,6 +97,31 @@ impl AddressRequest {
             _ => SCOPE_UNIVERSE,
         }
     }
+
+    /// Returns the IFA_BROADCAST address `ip` sends. An explicit address is sent as given.
+    /// `+` and `-` take the peer prefix (else the local one) and set or clear its host bits,
+    /// on add, change and replace only, and only for IPv4 prefixes of length 30 or less.
+    pub fn effective_broadcast(&self) -> Option<Ipv4Addr> {
+        let base = self.peer.unwrap_or(self.local);
+        let set = match self.broadcast? {
+            Broadcast::Addr(addr) => return Some(addr),
+            Broadcast::HostBitsSet => true,
+            Broadcast::HostBitsCleared => false,
+        };
+        let IpAddr::V4(addr) = base.addr else {
+            return None;
+        };
+        if self.verb == AddressVerb::Delete || base.len > 30 {
+            return None;
+        }
+        let host_bits = u32::MAX >> base.len;
+        let bits = u32::from(addr);
+        Some(Ipv4Addr::from(if set {
+            bits | host_bits
+        } else {
+            bits & !host_bits
+        }))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -279,28 +304,28 @@ impl RouteRequest {
     }
 
     /// Returns the scope `ip` sends when the tail gave none (end of `iproute_modify` in
-    /// iproute2's ip/iproute.c).
+    /// iproute2's ip/iproute.c). IPv6 routes get universe, local and nat host, broadcast,
+    /// multicast and anycast link, and unicast link without a gateway, else universe, or
+    /// nowhere (any scope) on delete. Other types keep the starting value: universe, or
+    /// nowhere on delete.
     pub fn effective_scope(&self) -> u8 {
         if let Some(scope) = self.scope {
             return scope;
         }
-        let route_type = self.effective_type();
-        if self.verb == RouteVerb::Delete
-            && (route_type == RouteType::UNSPEC || route_type == RouteType::UNICAST)
-        {
-            return SCOPE_NOWHERE;
-        }
         if self.family == Family::Inet6 {
             return SCOPE_UNIVERSE;
         }
-        match route_type {
+        let delete = self.verb == RouteVerb::Delete;
+        match self.effective_type() {
             RouteType::LOCAL | RouteType::NAT => SCOPE_HOST,
             RouteType::BROADCAST | RouteType::MULTICAST | RouteType::ANYCAST => SCOPE_LINK,
+            RouteType::UNICAST | RouteType::UNSPEC if delete => SCOPE_NOWHERE,
             RouteType::UNICAST | RouteType::UNSPEC
                 if self.via.is_none() && self.nexthops.is_empty() =>
             {
                 SCOPE_LINK
             }
+            _ if delete => SCOPE_NOWHERE,
             _ => SCOPE_UNIVERSE,
         }
     }
@@ -373,14 +398,14 @@ impl RuleRequest {
         }
     }
 
-    /// Returns the table `ip` sends: the given one, else `main` on an add that looks up a table
-    /// and is not `l3mdev`, else 0 (any table on delete, none for other actions).
+    /// Returns the table `ip` sends: the given one, else `main` on an add without `l3mdev`
+    /// and without an action word, else 0. iproute2 skips the `main` default as soon as any
+    /// action word appears, `unicast` included.
     pub fn effective_table(&self) -> u32 {
         if let Some(table) = self.table {
             return table;
         }
-        let looks_up_table = self.action.is_none() || self.action == Some(RuleAction::Table);
-        if self.verb == RuleVerb::Add && looks_up_table && !self.l3mdev {
+        if self.verb == RuleVerb::Add && self.action.is_none() && !self.l3mdev {
             TABLE_MAIN
         } else {
             TABLE_UNSPEC
