@@ -309,4 +309,67 @@ mod tests {
             assert_eq!(request.to_string(), command, "{tail:?}");
         }
     }
+
+    /// Words that reach every branch of the parsers: keywords, their abbreviations, values
+    /// of each kind and the edge cases of C number parsing.
+    const VOCABULARY: &[&str] = &[
+        "-6",
+        "add",
+        "del",
+        "to",
+        "via",
+        "inet6",
+        "dev",
+        "eth0",
+        "lock",
+        "nexthop",
+        "weight",
+        "0",
+        "256",
+        "-1",
+        "0x",
+        "10/8",
+        "default",
+        "any",
+        "2001:db8::1/64",
+        "fe80::1%x",
+        "/",
+        "+",
+        "1.5s",
+        "4294967295.9",
+        "t",
+        "d",
+        "p",
+        "s",
+        "b",
+        "u",
+        "goto",
+        "from",
+        "uidrange",
+        "1-",
+        "brd",
+        "peer",
+        "valid_lft",
+        "",
+        "rtt",
+        "table",
+    ];
+
+    #[test]
+    fn parsers_never_panic() {
+        for a in VOCABULARY {
+            for b in VOCABULARY {
+                for c in VOCABULARY {
+                    let words = ["add", a, b, c];
+                    let _ = address::parse(&words);
+                    let _ = route::parse(&words);
+                    let _ = rule::parse(&words);
+                    let words = [*a, b, c];
+                    let _ = address::parse(&words);
+                    let _ = route::parse(&words);
+                    let _ = rule::parse(&words);
+                }
+            }
+        }
+    }
 }
