@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 
 use dehandler::iproute::{
     AddressVerb, Broadcast, Family, Lifetime, NextHop, Request, RouteMetric, RouteMetricKind,
-    RouteType, RouteVerb, RuleAction, RuleVerb, TABLE_MAIN,
+    RouteType, RouteVerb, RuleAction, RuleVerb, TABLE_MAIN, Via,
 };
 use dehandler::netlink::{ApplyError, Outcome, apply};
 use dehandler::netns::{Namespace, NetnsError};
@@ -580,6 +580,24 @@ async fn route_delete_missing_table() {
 }
 
 #[tokio::test]
+async fn ipv6_delete_missing_is_already_absent() {
+    let Some(ns) = TestNamespace::standard("ipv6_delete_missing_is_already_absent") else {
+        return;
+    };
+    let handle = ns.connect().await;
+    let route_delete = route(RouteVerb::Delete, "2001:db8:99::/64");
+    let mut rule_delete = rule(RuleVerb::Delete);
+    rule_delete.family = Family::Inet6;
+    rule_delete.priority = Some(999);
+
+    assert_eq!(
+        apply_ok(&handle, route_delete).await,
+        Outcome::AlreadyAbsent
+    );
+    assert_eq!(apply_ok(&handle, rule_delete).await, Outcome::AlreadyAbsent);
+}
+
+#[tokio::test]
 async fn route_add_twice_is_already_present() {
     let Some(ns) = TestNamespace::standard("route_add_twice_is_already_present") else {
         return;
@@ -606,7 +624,7 @@ async fn route_change_test_not_idempotent() {
     let mut test_existing = route(RouteVerb::Test, "default");
     test_existing.via = via("172.30.0.1");
 
-    // change without NLM_F_CREATE finds nothing to change; test with NLM_F_EXCL finds the
+    // change without NLM_F_CREATE finds nothing to change, and test with NLM_F_EXCL finds the
     // default route. Neither is an add, so neither counts as done.
     let change_error = apply_err(&handle, change_missing).await;
     let test_error = apply_err(&handle, test_existing).await;
@@ -1212,9 +1230,94 @@ async fn applied_requests_match_ip() {
         Request::Route(r),
     ));
 
-    cases.push(("route del 10.0.5.0/24", {
-        Request::Route(route(RouteVerb::Delete, "10.0.5.0/24"))
-    }));
+    cases.push((
+        "route del 10.0.5.0/24",
+        Request::Route(route(RouteVerb::Delete, "10.0.5.0/24")),
+    ));
+
+    // An IPv6 gateway for an IPv4 route travels as RTA_VIA.
+    let mut r = route(RouteVerb::Add, "10.50.0.0/24");
+    r.via = Some(Via {
+        addr: "2001:db8:1::2".parse().unwrap(),
+        family_given: true,
+    });
+    r.dev = Some("eth0".to_string());
+    cases.push((
+        "route add 10.50.0.0/24 via inet6 2001:db8:1::2 dev eth0",
+        Request::Route(r),
+    ));
+
+    let mut r = route(RouteVerb::Add, "default");
+    r.family = Family::Inet6;
+    r.protocol = Some(PROTO_STATIC);
+    r.metric = Some(100);
+    for (gateway, dev) in [("2001:db8:1::2", "eth0"), ("2001:db8:5::1", "eth1")] {
+        r.nexthops.push(NextHop {
+            via: via(gateway),
+            dev: Some(dev.to_string()),
+            weight: Some(1),
+            onlink: false,
+            realms: None,
+        });
+    }
+    cases.push((
+        "route add default proto static metric 100 \
+         nexthop via 2001:db8:1::2 dev eth0 weight 1 nexthop via 2001:db8:5::1 dev eth1 weight 1",
+        Request::Route(r),
+    ));
+
+    let mut r = route(RouteVerb::Add, "10.47.0.0/24");
+    r.dev = Some("eth0".to_string());
+    r.realms = Some((1 << 16) | 2);
+    cases.push((
+        "route add 10.47.0.0/24 dev eth0 realms 1/2",
+        Request::Route(r),
+    ));
+
+    for (route_type, table, tail) in [
+        (
+            RouteType::UNREACHABLE,
+            67,
+            "route add unreachable 10.60.0.0/24 table 67",
+        ),
+        (
+            RouteType::PROHIBIT,
+            68,
+            "route add prohibit 10.60.0.0/24 table 68",
+        ),
+        (
+            RouteType::THROW,
+            69,
+            "route add throw 10.60.0.0/24 table 69",
+        ),
+    ] {
+        let mut r = route(RouteVerb::Add, "10.60.0.0/24");
+        r.route_type = Some(route_type);
+        r.table = Some(table);
+        cases.push((tail, Request::Route(r)));
+    }
+
+    let mut r = address(AddressVerb::Add, "10.30.0.1", "eth1");
+    r.peer = Some(prefix("10.30.0.2/32"));
+    cases.push((
+        "address add 10.30.0.1 peer 10.30.0.2/32 dev eth1",
+        Request::Address(r),
+    ));
+
+    let mut r = address(AddressVerb::Add, "10.31.0.1/24", "eth1");
+    r.scope = Some(SCOPE_LINK);
+    r.broadcast = Some(Broadcast::HostBitsSet);
+    cases.push((
+        "address add 10.31.0.1/24 brd + dev eth1 scope link",
+        Request::Address(r),
+    ));
+
+    let mut r = address(AddressVerb::Replace, "10.20.0.5/24", "eth1");
+    r.metric = Some(60);
+    cases.push((
+        "address replace 10.20.0.5/24 dev eth1 metric 60",
+        Request::Address(r),
+    ));
 
     let mut r = rule(RuleVerb::Add);
     r.not = true;
@@ -1248,6 +1351,35 @@ async fn applied_requests_match_ip() {
     r.from = Some(prefix("10.0.1.1"));
     r.table = Some(1);
     cases.push(("rule add from 10.0.1.1 table 1", Request::Rule(r)));
+
+    let mut r = rule(RuleVerb::Add);
+    r.family = Family::Inet6;
+    r.from = Some(prefix("2001:db8:5::/64"));
+    r.table = Some(200);
+    r.priority = Some(300);
+    cases.push((
+        "-6 rule add from 2001:db8:5::/64 table 200 pref 300",
+        Request::Rule(r),
+    ));
+
+    let mut r = rule(RuleVerb::Add);
+    r.iif = Some("eth1".to_string());
+    r.oif = Some("eth0".to_string());
+    r.action = Some(RuleAction::Blackhole);
+    r.priority = Some(250);
+    cases.push((
+        "rule add iif eth1 oif eth0 blackhole pref 250",
+        Request::Rule(r),
+    ));
+
+    let mut r = rule(RuleVerb::Delete);
+    r.priority = Some(100);
+    cases.push(("rule del pref 100", Request::Rule(r)));
+
+    cases.push((
+        "address del 198.51.100.10 dev eth1",
+        Request::Address(address(AddressVerb::Delete, "198.51.100.10", "eth1")),
+    ));
 
     for (tail, request) in &cases {
         by_ip.ip(&tail.split_whitespace().collect::<Vec<_>>());
