@@ -1,7 +1,7 @@
 //! `ip address add|change|replace|delete` as RTM_NEWADDR and RTM_DELADDR messages, built
 //! field by field as iproute2's `ipaddr_modify` builds them.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use netlink_packet_core::{DefaultNla, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NetlinkMessage};
 use netlink_packet_route::address::{
@@ -10,7 +10,7 @@ use netlink_packet_route::address::{
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use crate::iproute::{AddressRequest, AddressVerb, Broadcast, Family, Lifetime, Prefix};
+use crate::iproute::{AddressRequest, AddressVerb, Family, Lifetime};
 
 const IFA_ANYCAST: u16 = 5;
 /// The lifetime the kernel reads as "forever" (INFINITY_LIFE_TIME).
@@ -59,8 +59,7 @@ pub(super) fn message(request: &AddressRequest, index: u32) -> NetlinkMessage<Ro
     message
 }
 
-/// Builds the attributes after the header, in the order iproute2 adds them where it matters
-/// to nobody but a reader of a packet dump.
+/// Builds the attributes after the header. The kernel ignores their order.
 fn attributes(request: &AddressRequest) -> Vec<AddressAttribute> {
     let mut attributes = vec![AddressAttribute::Local(request.local.addr)];
 
@@ -75,7 +74,9 @@ fn attributes(request: &AddressRequest) -> Vec<AddressAttribute> {
         attributes.push(AddressAttribute::Address(address));
     }
 
-    if let Some(broadcast) = broadcast_address(request) {
+    // Without `broadcast` nothing is sent: unlike rtnetlink's address builder, `ip` adds no
+    // broadcast address by itself.
+    if let Some(broadcast) = request.effective_broadcast() {
         attributes.push(AddressAttribute::Broadcast(broadcast));
     }
     if let Some(anycast) = request.anycast {
@@ -99,44 +100,6 @@ fn attributes(request: &AddressRequest) -> Vec<AddressAttribute> {
     attributes
 }
 
-/// Returns the IFA_BROADCAST address. An explicit address is sent on every verb. `+` and `-`
-/// are computed from the peer, else the local prefix, only for IPv4 prefixes of length 30 or
-/// less and never on delete, as iproute2 does. Without `broadcast` nothing is sent: unlike
-/// rtnetlink's address builder, `ip` adds no broadcast address by itself.
-fn broadcast_address(request: &AddressRequest) -> Option<Ipv4Addr> {
-    match request.broadcast? {
-        Broadcast::Addr(addr) => Some(addr),
-        Broadcast::HostBitsSet | Broadcast::HostBitsCleared
-            if request.verb == AddressVerb::Delete =>
-        {
-            None
-        }
-        Broadcast::HostBitsSet => computed_broadcast(request.peer.unwrap_or(request.local), true),
-        Broadcast::HostBitsCleared => {
-            computed_broadcast(request.peer.unwrap_or(request.local), false)
-        }
-    }
-}
-
-fn computed_broadcast(prefix: Prefix, host_bits_set: bool) -> Option<Ipv4Addr> {
-    // NOTE: the parser rejects `broadcast +` and `-` on IPv6, as iproute2 does, so an IPv6
-    // prefix never reaches here with them.
-    let IpAddr::V4(addr) = prefix.addr else {
-        return None;
-    };
-    if prefix.len > 30 {
-        return None;
-    }
-    let host_mask = u32::MAX >> prefix.len;
-    let bits = u32::from(addr);
-    let bits = if host_bits_set {
-        bits | host_mask
-    } else {
-        bits & !host_mask
-    };
-    Some(Ipv4Addr::from(bits))
-}
-
 /// netlink-packet-route 0.34 models IFA_ANYCAST as IPv6 only; iproute2 sends it for either
 /// family, so an IPv4 one goes out as a raw attribute.
 fn anycast_attribute(addr: IpAddr) -> AddressAttribute {
@@ -148,7 +111,8 @@ fn anycast_attribute(addr: IpAddr) -> AddressAttribute {
     }
 }
 
-/// A lifetime not given is forever, as in iproute2.
+/// Returns a lifetime in seconds for IFA_CACHEINFO. A lifetime not given is forever, as in
+/// iproute2.
 fn lifetime_seconds(lifetime: Option<Lifetime>) -> u32 {
     match lifetime {
         None | Some(Lifetime::Forever) => INFINITY_LIFE_TIME,
@@ -165,7 +129,10 @@ pub(super) fn address_family(family: Family) -> AddressFamily {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::*;
+    use crate::iproute::{Broadcast, Prefix};
 
     fn request(verb: AddressVerb, local: &str, len: u8) -> AddressRequest {
         AddressRequest {
@@ -215,20 +182,17 @@ mod tests {
     }
 
     #[test]
-    fn broadcast_plus_sets_host_bits() {
+    fn broadcast_plus_sends_host_bits_set() {
         let mut add = request(AddressVerb::Add, "192.0.2.10", 24);
         add.broadcast = Some(Broadcast::HostBitsSet);
-        assert_eq!(broadcast_address(&add), Some(Ipv4Addr::new(192, 0, 2, 255)));
+        let message = message(&add, 1);
+        let address = address_message(&message);
 
-        add.broadcast = Some(Broadcast::HostBitsCleared);
-        assert_eq!(broadcast_address(&add), Some(Ipv4Addr::new(192, 0, 2, 0)));
-    }
-
-    #[test]
-    fn broadcast_plus_skipped_on_slash_31() {
-        let mut add = request(AddressVerb::Add, "192.0.2.10", 31);
-        add.broadcast = Some(Broadcast::HostBitsSet);
-        assert_eq!(broadcast_address(&add), None);
+        assert!(
+            address
+                .attributes
+                .contains(&AddressAttribute::Broadcast(Ipv4Addr::new(192, 0, 2, 255)))
+        );
     }
 
     #[test]

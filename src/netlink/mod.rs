@@ -163,7 +163,7 @@ enum SendError {
 ///
 /// NOTE: netlink-proto 0.14 does not pass acknowledgements on to the handle, so the end of the
 /// response stream is taken as success. A connection whose socket fails before the kernel
-/// answers would read as success too.
+/// replies would read as success too.
 async fn send(
     handle: &Handle,
     mut message: NetlinkMessage<RouteNetlinkMessage>,

@@ -131,8 +131,8 @@ pub(super) fn message(
     message
 }
 
-/// A gateway of the route's own family is RTA_GATEWAY; one of the other family (an IPv6
-/// gateway for an IPv4 route) is RTA_VIA, which the kernel accepts since Linux 5.2.
+/// Returns RTA_GATEWAY for a gateway of the route's own family, else RTA_VIA (an IPv6 gateway
+/// for an IPv4 route, which the kernel accepts since Linux 5.2).
 fn gateway(family: Family, via: Via) -> RouteAttribute {
     if Family::of(&via.addr) == family {
         RouteAttribute::Gateway(RouteAddress::from(via.addr))

@@ -6,16 +6,12 @@
 
 #![allow(dead_code)]
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use dehandler::iproute::{
-    AddressRequest, AddressVerb, DefaultWord, Destination, Family, Prefix, RouteRequest, RouteVerb,
-    RuleRequest, RuleVerb, Via,
-};
+use dehandler::iproute::Family;
 use serde_json::Value;
 
 /// Set to 1 to skip tests that need root when not running as root. CI never sets it.
@@ -278,107 +274,4 @@ fn run(program: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Requests with nothing but the required fields; tests set the rest.
-
-/// Parses `ADDR/LEN`, or `ADDR` as a host prefix.
-pub fn prefix(text: &str) -> Prefix {
-    let (addr, len) = match text.split_once('/') {
-        Some((addr, len)) => (addr, Some(len.parse().expect("prefix length"))),
-        None => (text, None),
-    };
-    let addr: IpAddr = addr.parse().expect("IP address");
-    let len = len.unwrap_or(Family::of(&addr).max_prefix_len());
-    Prefix { addr, len }
-}
-
-/// `ip address VERB LOCAL dev DEV`.
-pub fn address(verb: AddressVerb, local: &str, dev: &str) -> AddressRequest {
-    AddressRequest {
-        verb,
-        local: prefix(local),
-        prefix_len_given: local.contains('/'),
-        peer: None,
-        broadcast: None,
-        anycast: None,
-        dev: dev.to_string(),
-        label: None,
-        scope: None,
-        metric: None,
-        proto: None,
-        valid_lft: None,
-        preferred_lft: None,
-        flags: 0,
-    }
-}
-
-/// `ip route VERB DST`, where DST is `default` or a prefix; the family is the prefix's, else
-/// IPv4.
-pub fn route(verb: RouteVerb, dst: &str) -> RouteRequest {
-    let (family, dst) = if dst == "default" {
-        (Family::Inet, Destination::Default(DefaultWord::Default))
-    } else {
-        let prefix = prefix(dst);
-        (prefix.family(), Destination::Prefix(prefix))
-    };
-    RouteRequest {
-        verb,
-        family,
-        route_type: None,
-        dst,
-        tos: None,
-        table: None,
-        protocol: None,
-        scope: None,
-        metric: None,
-        from: None,
-        src: None,
-        via: None,
-        dev: None,
-        onlink: false,
-        realms: None,
-        expires: None,
-        pref: None,
-        metrics: Vec::new(),
-        nexthops: Vec::new(),
-    }
-}
-
-/// A gateway of the route's own family.
-pub fn via(addr: &str) -> Option<Via> {
-    Some(Via {
-        addr: addr.parse().expect("gateway address"),
-        family_given: false,
-    })
-}
-
-/// `ip rule VERB` for IPv4.
-pub fn rule(verb: RuleVerb) -> RuleRequest {
-    RuleRequest {
-        verb,
-        family: Family::Inet,
-        not: false,
-        from: None,
-        to: None,
-        tos: None,
-        fwmark: None,
-        fwmask: None,
-        iif: None,
-        oif: None,
-        priority: None,
-        table: None,
-        action: None,
-        l3mdev: false,
-        uidrange: None,
-        ipproto: None,
-        sport: None,
-        dport: None,
-        tun_id: None,
-        protocol: None,
-        realms: None,
-        suppress_prefixlength: None,
-        suppress_ifgroup: None,
-    }
 }
