@@ -5,7 +5,7 @@
 set -eu
 binary=$1 config=$2 out=$3
 
-if ! file "$binary" | grep -q 'statically linked'; then
+if ! file "$binary" | grep -Eq 'static(-pie)? linked'; then
   echo "$binary is not statically linked; the plugin rootfs has no libraries" >&2
   exit 1
 fi

@@ -3,8 +3,11 @@
 //! user script, applied when the container starts.
 
 pub mod config;
+pub mod configure;
 pub mod iproute;
 pub mod labels;
 pub mod netlink;
 pub mod netns;
 pub mod plugin;
+pub mod scripts;
+pub mod watcher;

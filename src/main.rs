@@ -1,1 +1,90 @@
-fn main() {}
+//! The dehandler command line.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use tokio::signal::unix::{SignalKind, signal};
+use tracing_subscriber::EnvFilter;
+
+use dehandler::config::Settings;
+use dehandler::configure::Configurator;
+use dehandler::plugin;
+use dehandler::scripts::ScriptRunner;
+use dehandler::watcher::Watcher;
+
+/// How long a fatal start-up error waits before the process exits. dockerd restarts a
+/// plugin that exits at once, with no backoff, so this keeps a failing plugin from spinning.
+const FATAL_EXIT_DELAY: Duration = Duration::from_secs(5);
+
+/// Configures container networking from labels, from outside the container.
+#[derive(Debug, Parser)]
+#[command(name = "dehandler", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the plugin socket and configure every labelled container that starts
+    Serve(Settings),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(settings) => serve(settings),
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|error| {
+        eprintln!("invalid LOG_LEVEL {filter:?} ({error}); using info");
+        EnvFilter::new("info")
+    });
+    // dockerd stores plugin output in its own log with its own timestamps: plain text, no
+    // colours.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}
+
+#[tokio::main]
+async fn serve(settings: Settings) -> ExitCode {
+    init_logging(&settings.log_level);
+
+    // The socket comes first: dockerd disables a plugin whose socket does not accept a
+    // connection within about 10 s.
+    let listener = match plugin::bind(&settings.socket) {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::error!("{error}; exiting in {FATAL_EXIT_DELAY:?}");
+            tokio::time::sleep(FATAL_EXIT_DELAY).await;
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(socket = %settings.socket.display(), version = env!("CARGO_PKG_VERSION"), "dehandler serving");
+    tokio::spawn(plugin::serve(listener));
+
+    let scripts = ScriptRunner::new(settings.scripts_dir.clone(), settings.script_timeout);
+    let configurator = Configurator::new(settings.label_prefix.clone(), scripts);
+    let watcher = Watcher::new(settings.docker_socket_path().to_string(), configurator);
+    tokio::spawn(watcher.run());
+
+    wait_for_shutdown().await;
+    let _ = std::fs::remove_file(&settings.socket);
+    tracing::info!("dehandler stopped");
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_shutdown() {
+    let mut terminate = signal(SignalKind::terminate()).expect("failed to install SIGTERM handler");
+    let mut interrupt = signal(SignalKind::interrupt()).expect("failed to install SIGINT handler");
+    tokio::select! {
+        _ = terminate.recv() => tracing::info!("SIGTERM received"),
+        _ = interrupt.recv() => tracing::info!("SIGINT received"),
+    }
+}
