@@ -7,7 +7,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
+use clap::{ArgAction, Args};
+
+use crate::labels::Limits;
+use crate::policy::HostRoutePolicy;
 
 /// Settings of `dehandler serve`.
 #[derive(Debug, Clone, Args)]
@@ -46,9 +49,40 @@ pub struct Settings {
         default_value = "/run/docker/plugins/dehandler.sock"
     )]
     pub socket: PathBuf,
+
+    /// Directory of the journal of applied container starts, which survives restarts
+    #[arg(long, env = "STATE_DIR", default_value = "/var/lib/dehandler")]
+    pub state_dir: PathBuf,
+
+    /// Which host routes a container's host-route label may change: off; container (only
+    /// routes whose gateway is an address of that container and whose device, if given, is
+    /// the bridge of one of its networks); any
+    #[arg(long, env = "HOST_ROUTES", default_value = "container")]
+    pub host_routes: HostRoutePolicy,
+
+    /// Apply dehandler labels that a container inherited unchanged from its image (true or
+    /// false); when false, only labels set on the container itself apply
+    #[arg(long, env = "TRUST_IMAGE_LABELS", default_value_t = false, action = ArgAction::Set)]
+    pub trust_image_labels: bool,
+
+    /// Maximum size of one label value, in bytes
+    #[arg(long, env = "MAX_LABEL_BYTES", default_value_t = Limits::default().max_bytes)]
+    pub max_label_bytes: usize,
+
+    /// Maximum number of segments in one label value
+    #[arg(long, env = "MAX_SEGMENTS", default_value_t = Limits::default().max_segments)]
+    pub max_segments: usize,
 }
 
 impl Settings {
+    /// Returns the label limits.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_bytes: self.max_label_bytes,
+            max_segments: self.max_segments,
+        }
+    }
+
     /// Returns the filesystem path of the Engine API socket.
     pub fn docker_socket_path(&self) -> &str {
         self.docker_host

@@ -5,9 +5,11 @@
 pub mod config;
 pub mod configure;
 pub mod iproute;
+pub mod journal;
 pub mod labels;
 pub mod netlink;
 pub mod netns;
 pub mod plugin;
+pub mod policy;
 pub mod scripts;
 pub mod watcher;

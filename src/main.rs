@@ -9,6 +9,7 @@ use tracing_subscriber::EnvFilter;
 
 use dehandler::config::Settings;
 use dehandler::configure::Configurator;
+use dehandler::journal::Journal;
 use dehandler::plugin;
 use dehandler::scripts::ScriptRunner;
 use dehandler::watcher::Watcher;
@@ -38,8 +39,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(filter: &str) {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|error| {
+fn init_logging(level: &str) {
+    // A bare level applies to dehandler; the libraries it uses log warnings and errors only,
+    // so that `debug` does not print every Engine API reply. Directives apply as written.
+    let filter = match level {
+        "error" | "warn" | "info" | "debug" | "trace" => format!("warn,dehandler={level}"),
+        directives => directives.to_string(),
+    };
+    let filter = EnvFilter::try_new(&filter).unwrap_or_else(|error| {
         eprintln!("invalid LOG_LEVEL {filter:?} ({error}); using info");
         EnvFilter::new("info")
     });
@@ -69,9 +76,27 @@ async fn serve(settings: Settings) -> ExitCode {
     tracing::info!(socket = %settings.socket.display(), version = env!("CARGO_PKG_VERSION"), "dehandler serving");
     tokio::spawn(plugin::serve(listener));
 
+    let journal = match Journal::open(&settings.state_dir) {
+        Ok(journal) => journal,
+        Err(error) => {
+            tracing::error!("{error}; exiting in {FATAL_EXIT_DELAY:?}");
+            tokio::time::sleep(FATAL_EXIT_DELAY).await;
+            return ExitCode::FAILURE;
+        }
+    };
     let scripts = ScriptRunner::new(settings.scripts_dir.clone(), settings.script_timeout);
-    let configurator = Configurator::new(settings.label_prefix.clone(), scripts);
-    let watcher = Watcher::new(settings.docker_socket_path().to_string(), configurator);
+    let configurator = Configurator::new(
+        settings.label_prefix.clone(),
+        settings.limits(),
+        settings.host_routes,
+        scripts,
+        journal,
+    );
+    let watcher = Watcher::new(
+        settings.docker_socket_path().to_string(),
+        configurator,
+        settings.trust_image_labels,
+    );
     tokio::spawn(watcher.run());
 
     wait_for_shutdown().await;

@@ -27,14 +27,26 @@ const SCRIPT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 /// The container event a script runs for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScriptEvent {
+    /// The container started: `start.<name>`.
     Start,
+    /// The container's process exited: `stop.<name>`.
+    Die,
 }
 
 impl ScriptEvent {
-    /// Returns the event name, used as the script name prefix and as `DEHANDLER_EVENT`.
+    /// Returns the event name, as `DEHANDLER_EVENT` gives it: `start` or `die`.
     pub fn as_str(self) -> &'static str {
         match self {
             ScriptEvent::Start => "start",
+            ScriptEvent::Die => "die",
+        }
+    }
+
+    /// Returns the script name prefix: `start` or `stop`.
+    pub fn script_prefix(self) -> &'static str {
+        match self {
+            ScriptEvent::Start => "start",
+            ScriptEvent::Die => "stop",
         }
     }
 }
@@ -58,6 +70,8 @@ pub struct ScriptContext {
     pub container_id: String,
     pub container_name: String,
     pub pid: i64,
+    /// The container's exit code, for the stop script.
+    pub exit_code: Option<i64>,
 }
 
 /// Finds and runs scripts from the host's scripts directory.
@@ -102,11 +116,13 @@ impl ScriptRunner {
         }
     }
 
-    /// Returns the host path of the script for a container and event, when an executable
-    /// file of that name exists.
+    /// Returns the host path of the script for a container and event, when a file of that
+    /// name exists and may run.
     ///
-    /// A container name that could leave the directory (`/`, `.` or `..`, or a NUL byte) has
-    /// no script.
+    /// A script runs only when it is an executable regular file (not a symbolic link), owned
+    /// by root and not writable by group or others, so that only root decides what runs as
+    /// root. A container name that could leave the directory (`/`, `.` or `..`, or a NUL
+    /// byte) has no script.
     pub fn find(&self, event: ScriptEvent, container_name: &str) -> Option<PathBuf> {
         if !is_safe_file_name(container_name) {
             tracing::debug!(
@@ -115,12 +131,20 @@ impl ScriptRunner {
             );
             return None;
         }
-        let file_name = format!("{}.{container_name}", event.as_str());
+        let file_name = format!("{}.{container_name}", event.script_prefix());
         let host_path = self.dir.join(&file_name);
-        let local_path = self.local_view(&host_path);
-        let metadata = std::fs::metadata(&local_path).ok()?;
-        let executable = metadata.permissions().mode() & 0o111 != 0;
-        (metadata.is_file() && executable).then_some(host_path)
+        let metadata = std::fs::symlink_metadata(self.local_view(&host_path)).ok()?;
+        match check_script_file(&metadata) {
+            Ok(()) => Some(host_path),
+            Err(reason) => {
+                tracing::warn!(
+                    container = container_name,
+                    script = %host_path.display(),
+                    "script not run: {reason}"
+                );
+                None
+            }
+        }
     }
 
     /// Runs a script to its end or its timeout, logging its output line by line.
@@ -198,14 +222,36 @@ fn script_environment(
     event: ScriptEvent,
     context: &ScriptContext,
 ) -> HashMap<&'static str, String> {
-    HashMap::from([
+    let mut environment = HashMap::from([
         ("PATH", SCRIPT_PATH.to_string()),
         ("DEHANDLER_CONTAINER_ID", context.container_id.clone()),
         ("DEHANDLER_CONTAINER_NAME", context.container_name.clone()),
         ("DEHANDLER_CONTAINER_PID", context.pid.to_string()),
         ("DEHANDLER_NETNS", format!("/proc/{}/ns/net", context.pid)),
         ("DEHANDLER_EVENT", event.as_str().to_string()),
-    ])
+    ]);
+    if let Some(code) = context.exit_code {
+        environment.insert("DEHANDLER_EXIT_CODE", code.to_string());
+    }
+    environment
+}
+
+/// Checks that a script file may run; the error says why not.
+fn check_script_file(metadata: &std::fs::Metadata) -> Result<(), &'static str> {
+    let mode = metadata.permissions().mode();
+    if !metadata.file_type().is_file() {
+        return Err("it is not a regular file");
+    }
+    if metadata.uid() != 0 {
+        return Err("it is not owned by root");
+    }
+    if mode & 0o022 != 0 {
+        return Err("it is writable by group or others");
+    }
+    if mode & 0o111 == 0 {
+        return Err("it is not executable");
+    }
+    Ok(())
 }
 
 fn is_safe_file_name(name: &str) -> bool {
@@ -287,11 +333,63 @@ mod tests {
             container_id: "abc".into(),
             container_name: "web".into(),
             pid: 42,
+            exit_code: None,
         };
         let env = script_environment(ScriptEvent::Start, &context);
         assert_eq!(env["DEHANDLER_NETNS"], "/proc/42/ns/net");
         assert_eq!(env["DEHANDLER_CONTAINER_PID"], "42");
         assert_eq!(env["DEHANDLER_EVENT"], "start");
         assert_eq!(env["DEHANDLER_CONTAINER_NAME"], "web");
+        assert!(!env.contains_key("DEHANDLER_EXIT_CODE"));
+
+        let stopped = ScriptContext {
+            exit_code: Some(137),
+            ..context
+        };
+        let env = script_environment(ScriptEvent::Die, &stopped);
+        assert_eq!(env["DEHANDLER_EVENT"], "die");
+        assert_eq!(env["DEHANDLER_EXIT_CODE"], "137");
+    }
+
+    #[test]
+    fn script_files_must_belong_to_root() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir =
+            std::env::temp_dir().join(format!("dehandler-script-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cases = [
+            ("ok", 0o755, Ok(())),
+            (
+                "group-writable",
+                0o775,
+                Err("it is writable by group or others"),
+            ),
+            (
+                "world-writable",
+                0o757,
+                Err("it is writable by group or others"),
+            ),
+            ("not-executable", 0o644, Err("it is not executable")),
+        ];
+        for (name, mode, expected) in cases {
+            let path = dir.join(name);
+            std::fs::write(&path, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let metadata = std::fs::symlink_metadata(&path).unwrap();
+            let result = check_script_file(&metadata);
+            if nix::unistd::geteuid().is_root() {
+                assert_eq!(result, expected, "{name}");
+            } else {
+                assert_eq!(result, Err("it is not owned by root"), "{name}");
+            }
+        }
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(dir.join("ok"), &link).unwrap();
+        let metadata = std::fs::symlink_metadata(&link).unwrap();
+        assert_eq!(
+            check_script_file(&metadata),
+            Err("it is not a regular file")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -3,67 +3,10 @@
 
 mod docker_support;
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use docker_support::*;
-
-/// A `dehandler serve` process whose log goes to a file; killed on drop.
-struct Server {
-    child: Child,
-    socket: PathBuf,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(dir: &Path, prefix: &str, scripts_dir: &Path) -> Server {
-        let socket = dir.join("dehandler.sock");
-        let log = dir.join("dehandler.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_dehandler"))
-            .args(["serve", "--log-level", "debug", "--label-prefix", prefix])
-            .arg("--socket")
-            .arg(&socket)
-            .arg("--scripts-dir")
-            .arg(scripts_dir)
-            .env_remove("DOCKER_HOST")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("failed to start dehandler serve");
-        let server = Server { child, socket, log };
-        wait_for("the plugin socket", Duration::from_secs(10), || {
-            UnixStream::connect(&server.socket).ok()
-        });
-        server
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Sends one HTTP request over the socket and returns the raw response.
-    fn request(&self, method: &str, path: &str, body: &str) -> String {
-        let mut stream = UnixStream::connect(&self.socket).unwrap();
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: plugin\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        response
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn scripts_dir(cleanup: &mut Cleanup) -> PathBuf {
     let dir = tempdir("serve");
@@ -78,7 +21,7 @@ fn scripts_dir(cleanup: &mut Cleanup) -> PathBuf {
 fn serve_answers_plugin_api() {
     let mut cleanup = Cleanup::default();
     let dir = scripts_dir(&mut cleanup);
-    let server = Server::start(&dir, &unique_name("dhtest"), &dir);
+    let server = Server::start(&dir, &unique_name("dhtest"), &dir, &[]);
 
     let activate = server.request("POST", "/Plugin.Activate", "");
     assert!(activate.starts_with("HTTP/1.1 200"), "{activate}");
@@ -107,7 +50,7 @@ fn serve_configures_labelled_container() {
     let dir = scripts_dir(&mut cleanup);
     let prefix = unique_name("dhtest");
     let container = LabelledContainer::prepare(&mut cleanup, &dir);
-    let server = Server::start(&dir, &prefix, &dir);
+    let server = Server::start(&dir, &prefix, &dir, &[]);
 
     container.start(&mut cleanup, &prefix);
     container.verify();
@@ -133,7 +76,7 @@ fn serve_rejects_broken_label_and_applies_others() {
     let mut cleanup = Cleanup::default();
     let dir = scripts_dir(&mut cleanup);
     let prefix = unique_name("dhtest");
-    let server = Server::start(&dir, &prefix, &dir);
+    let server = Server::start(&dir, &prefix, &dir, &[]);
     let image = ensure_test_image();
     let name = unique_name("dh-c");
     let network = unique_name("dh-n");

@@ -1,30 +1,33 @@
-//! Follows the Engine API: a sweep of the running containers, then their `start` events.
+//! Follows the Engine API: a sweep of the containers, then their events.
 //!
 //! The watcher records a `since` time before each sweep, so a container that starts during
-//! the sweep is seen either by the sweep or by the event stream, and a start seen twice is
-//! configured once. When the stream ends or fails (a daemon restart, for one), the watcher
-//! reconnects with backoff and sweeps again.
+//! the sweep is seen by the sweep, by the event stream, or by both; the journal makes sure a
+//! start is applied once. When the stream ends or fails (a daemon restart, for one), the
+//! watcher reconnects with backoff and sweeps again. The sweep also finishes what events were
+//! missed while dehandler was down: host routes of containers that stopped are deleted and
+//! the journals of removed containers dropped.
 
 mod backoff;
+mod inspect;
 mod queue;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bollard::Docker;
-use bollard::models::EventMessage;
-use bollard::query_parameters::{
-    EventsOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder,
-};
+use bollard::models::{EventMessage, EventMessageTypeEnum};
+use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
 use futures_util::StreamExt;
 use thiserror::Error;
 
-use crate::configure::{Configurator, Target};
+use crate::configure::Configurator;
 use crate::scripts::short_id;
 
 pub use backoff::Backoff;
 pub use queue::ContainerQueue;
+
+use inspect::Inspector;
 
 /// How long an Engine API request may wait for its response headers, in seconds.
 const API_TIMEOUT_SECS: u64 = 30;
@@ -37,7 +40,7 @@ pub enum WatchError {
         endpoint: String,
         source: bollard::errors::Error,
     },
-    #[error("failed to list running containers: {0}")]
+    #[error("failed to list containers: {0}")]
     List(bollard::errors::Error),
 }
 
@@ -49,24 +52,23 @@ struct StartNotice {
     labels: HashMap<String, String>,
 }
 
-/// Watches one Docker daemon and hands each container start to the configurator.
+/// Watches one Docker daemon and hands each container's events to the configurator, in order
+/// per container.
 pub struct Watcher {
     endpoint: String,
     configurator: Arc<Configurator>,
+    inspector: Arc<Inspector>,
     queue: ContainerQueue,
-    /// The `State.StartedAt` of the last start handled, per container id. An entry is removed
-    /// when its container dies, so the map holds only containers that run.
-    handled: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl Watcher {
     /// Creates a watcher for an Engine API unix socket path.
-    pub fn new(endpoint: String, configurator: Configurator) -> Self {
+    pub fn new(endpoint: String, configurator: Configurator, trust_image_labels: bool) -> Self {
         Watcher {
             endpoint,
             configurator: Arc::new(configurator),
+            inspector: Arc::new(Inspector::new(trust_image_labels)),
             queue: ContainerQueue::default(),
-            handled: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -74,7 +76,7 @@ impl Watcher {
     pub async fn run(self) {
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
         loop {
-            match self.connect().await {
+            match connect(&self.endpoint).await {
                 Ok(docker) => {
                     backoff.reset();
                     self.watch(&docker).await;
@@ -87,29 +89,7 @@ impl Watcher {
         }
     }
 
-    async fn connect(&self) -> Result<Docker, WatchError> {
-        let connect_error = |source| WatchError::Connect {
-            endpoint: self.endpoint.clone(),
-            source,
-        };
-        let docker = Docker::connect_with_unix(
-            &self.endpoint,
-            API_TIMEOUT_SECS,
-            bollard::API_DEFAULT_VERSION,
-        )
-        .map_err(connect_error)?;
-        // bollard asks for its newest API version by default; an older daemon rejects it.
-        let docker = docker.negotiate_version().await.map_err(connect_error)?;
-        let version = docker.client_version();
-        tracing::info!(
-            endpoint = %self.endpoint,
-            api_version = %format!("{}.{}", version.major_version, version.minor_version),
-            "connected to the Engine API"
-        );
-        Ok(docker)
-    }
-
-    /// Sweeps, then follows start events until the stream ends.
+    /// Sweeps, then follows events until the stream ends.
     async fn watch(&self, docker: &Docker) {
         let since = unix_time_now();
         if let Err(error) = self.sweep(docker).await {
@@ -117,7 +97,10 @@ impl Watcher {
             return;
         }
 
-        let filters = HashMap::from([("type", vec!["container"]), ("event", vec!["start", "die"])]);
+        let filters = HashMap::from([
+            ("type", vec!["container", "network"]),
+            ("event", vec!["start", "die", "destroy", "connect"]),
+        ]);
         let options = EventsOptionsBuilder::new()
             .since(&since)
             .filters(&filters)
@@ -125,15 +108,7 @@ impl Watcher {
         let mut events = docker.events(Some(options));
         while let Some(event) = events.next().await {
             match event {
-                Ok(event) => match event.action.as_deref() {
-                    Some("start") => {
-                        if let Some(notice) = start_notice(&event) {
-                            self.dispatch(docker, notice);
-                        }
-                    }
-                    Some("die") => self.forget(&event),
-                    _ => {}
-                },
+                Ok(event) => self.handle_event(docker, &event),
                 Err(error) => {
                     tracing::warn!(%error, "Engine API event stream failed");
                     return;
@@ -143,6 +118,41 @@ impl Watcher {
         tracing::warn!("Engine API event stream ended");
     }
 
+    fn handle_event(&self, docker: &Docker, event: &EventMessage) {
+        let Some(actor) = &event.actor else { return };
+        let attributes = actor.attributes.clone().unwrap_or_default();
+        match (event.typ, event.action.as_deref()) {
+            (Some(EventMessageTypeEnum::CONTAINER), Some("start")) => {
+                let Some(id) = actor.id.clone() else { return };
+                self.dispatch_start(docker, start_notice(id, attributes));
+            }
+            (Some(EventMessageTypeEnum::CONTAINER), Some("die")) => {
+                let Some(id) = actor.id.clone() else { return };
+                let exit_code = attributes.get("exitCode").and_then(|c| c.parse().ok());
+                let configurator = Arc::clone(&self.configurator);
+                let key = id.clone();
+                self.queue.push(&key, async move {
+                    configurator.stop(&id, exit_code).await;
+                });
+            }
+            (Some(EventMessageTypeEnum::CONTAINER), Some("destroy")) => {
+                let Some(id) = actor.id.clone() else { return };
+                let configurator = Arc::clone(&self.configurator);
+                let key = id.clone();
+                self.queue.push(&key, async move {
+                    configurator.forget(&id).await;
+                });
+            }
+            (Some(EventMessageTypeEnum::NETWORK), Some("connect")) => {
+                let Some(id) = attributes.get("container").cloned() else {
+                    return;
+                };
+                self.dispatch_connect(docker, id);
+            }
+            _ => {}
+        }
+    }
+
     async fn sweep(&self, docker: &Docker) -> Result<(), WatchError> {
         let options = ListContainersOptionsBuilder::new().all(false).build();
         let containers = docker
@@ -150,8 +160,10 @@ impl Watcher {
             .await
             .map_err(WatchError::List)?;
         tracing::debug!(count = containers.len(), "sweeping running containers");
+        let mut running = HashSet::new();
         for container in containers {
             let Some(id) = container.id else { continue };
+            running.insert(id.clone());
             let name = container
                 .names
                 .as_ref()
@@ -159,116 +171,115 @@ impl Watcher {
                 .map(|name| name.trim_start_matches('/').to_string())
                 .unwrap_or_default();
             let labels = container.labels.unwrap_or_default();
-            self.dispatch(docker, StartNotice { id, name, labels });
+            self.dispatch_start(docker, StartNotice { id, name, labels });
         }
+        self.sweep_journal(docker, &running);
         Ok(())
     }
 
-    /// Drops the record of a dead container's start, in order with its queued work.
-    fn forget(&self, event: &EventMessage) {
-        let Some(id) = event.actor.as_ref().and_then(|actor| actor.id.clone()) else {
-            return;
+    /// Finishes the stop work of containers that stopped or were removed while no event
+    /// stream was open.
+    fn sweep_journal(&self, docker: &Docker, running: &HashSet<String>) {
+        let ids = match self.configurator.journal().ids() {
+            Ok(ids) => ids,
+            Err(error) => {
+                tracing::error!("journal not swept: {error}");
+                return;
+            }
         };
-        let handled = Arc::clone(&self.handled);
-        let key = id.clone();
-        self.queue.push(&id, async move {
-            handled.lock().expect("handled map poisoned").remove(&key);
-        });
+        for id in ids.into_iter().filter(|id| !running.contains(id)) {
+            let docker = docker.clone();
+            let configurator = Arc::clone(&self.configurator);
+            let inspector = Arc::clone(&self.inspector);
+            let key = id.clone();
+            self.queue.push(&key, async move {
+                match inspector.exit_code(&docker, &id).await {
+                    Ok(Some(exit_code)) => configurator.stop(&id, exit_code).await,
+                    Ok(None) => configurator.forget(&id).await,
+                    Err(error) => tracing::warn!(
+                        container_id = %short_id(&id),
+                        "stopped container not swept: {error}"
+                    ),
+                }
+            });
+        }
     }
 
     /// Queues a container start behind that container's earlier work.
-    fn dispatch(&self, docker: &Docker, notice: StartNotice) {
+    fn dispatch_start(&self, docker: &Docker, notice: StartNotice) {
         if !self.configurator.wants(&notice.name, &notice.labels) {
             tracing::trace!(container = %notice.name, "no dehandler labels or script");
             return;
         }
         let docker = docker.clone();
         let configurator = Arc::clone(&self.configurator);
-        let handled = Arc::clone(&self.handled);
-        let id = notice.id.clone();
-        self.queue.push(&id, async move {
-            handle_start(&docker, &configurator, &handled, notice).await;
+        let inspector = Arc::clone(&self.inspector);
+        let key = notice.id.clone();
+        self.queue.push(&key, async move {
+            let target = inspector
+                .target(
+                    &docker,
+                    &configurator,
+                    &notice.id,
+                    &notice.name,
+                    notice.labels,
+                )
+                .await;
+            if let Some(target) = target {
+                configurator.configure(&target).await;
+            }
+        });
+    }
+
+    /// Queues a retry of a container's pending segments after a network was connected.
+    fn dispatch_connect(&self, docker: &Docker, id: String) {
+        let docker = docker.clone();
+        let configurator = Arc::clone(&self.configurator);
+        let inspector = Arc::clone(&self.inspector);
+        let key = id.clone();
+        self.queue.push(&key, async move {
+            match configurator.journal().load(&id) {
+                Ok(Some(record)) if !record.pending.is_empty() => {}
+                _ => return,
+            }
+            if let Some(target) = inspector.target_by_id(&docker, &configurator, &id).await {
+                configurator.retry_pending(&target).await;
+            }
         });
     }
 }
 
-/// Inspects a started container and configures it, once per start.
-async fn handle_start(
-    docker: &Docker,
-    configurator: &Configurator,
-    handled: &Mutex<HashMap<String, String>>,
-    notice: StartNotice,
-) {
-    let inspect = match docker
-        .inspect_container(&notice.id, None::<InspectContainerOptions>)
-        .await
-    {
-        Ok(inspect) => inspect,
-        Err(error) => {
-            tracing::warn!(
-                container = %notice.name,
-                container_id = %short_id(&notice.id),
-                %error,
-                "container not configured: inspect failed (removed already?)"
-            );
-            return;
-        }
+/// Connects to the Engine API and negotiates the API version.
+pub async fn connect(endpoint: &str) -> Result<Docker, WatchError> {
+    let connect_error = |source| WatchError::Connect {
+        endpoint: endpoint.to_string(),
+        source,
     };
-
-    let state = inspect.state.unwrap_or_default();
-    let pid = state.pid.unwrap_or(0);
-    let started_at = state.started_at.unwrap_or_default();
-    if pid <= 0 || state.running != Some(true) {
-        tracing::warn!(
-            container = %notice.name,
-            container_id = %short_id(&notice.id),
-            "container not configured: it is no longer running"
-        );
-        return;
-    }
-
-    let network_mode = inspect
-        .host_config
-        .and_then(|config| config.network_mode)
-        .unwrap_or_default();
-    if network_mode == "host" || network_mode == "none" || network_mode.starts_with("container:") {
-        tracing::debug!(
-            container = %notice.name,
-            container_id = %short_id(&notice.id),
-            %network_mode,
-            "container skipped: it has no network namespace of its own"
-        );
-        return;
-    }
-
-    let previous = handled
-        .lock()
-        .expect("handled map poisoned")
-        .insert(notice.id.clone(), started_at.clone());
-    if previous.as_ref() == Some(&started_at) {
-        tracing::debug!(container = %notice.name, %started_at, "start already configured");
-        return;
-    }
-
-    let target = Target {
-        id: notice.id,
-        name: notice.name,
-        pid,
-        labels: notice.labels,
-    };
-    configurator.configure(&target).await;
+    let docker =
+        Docker::connect_with_unix(endpoint, API_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
+            .map_err(connect_error)?;
+    // bollard asks for its newest API version by default; an older daemon rejects it.
+    let docker = docker.negotiate_version().await.map_err(connect_error)?;
+    let version = docker.client_version();
+    tracing::info!(
+        endpoint,
+        api_version = %format!("{}.{}", version.major_version, version.minor_version),
+        "connected to the Engine API"
+    );
+    Ok(docker)
 }
 
-/// Returns the container start that a `start` event reports.
-fn start_notice(event: &EventMessage) -> Option<StartNotice> {
-    let actor = event.actor.as_ref()?;
-    let id = actor.id.clone()?;
-    let mut labels = actor.attributes.clone().unwrap_or_default();
+/// Returns the container start that a `start` event's attributes report.
+fn start_notice(id: String, mut attributes: HashMap<String, String>) -> StartNotice {
     // The attributes are the container's labels plus `name` and `image`, which overwrite
     // labels of the same key.
-    let name = labels.remove("name").unwrap_or_default();
-    labels.remove("image");
-    Some(StartNotice { id, name, labels })
+    let name = attributes.remove("name").unwrap_or_default();
+    attributes.remove("image");
+    StartNotice {
+        id,
+        name,
+        labels: attributes,
+    }
 }
 
 /// Returns the current time as the Engine API's `since` takes it: `seconds.nanoseconds`.

@@ -5,8 +5,10 @@
 //! `DEHANDLER_SKIP_DOCKER_TESTS=1` is set, which makes them print a skip line and return.
 #![allow(dead_code)]
 
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Once;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -249,8 +251,8 @@ impl LabelledContainer {
 
         let host_route = format!("198.19.{octet}.0/24");
         cleanup.push(format!("ip route del {host_route}"), move || {
-            // The plugin removes nothing yet, so the test removes its host route; a route
-            // already gone is fine.
+            // dehandler deletes the route when the container dies; this only catches a test
+            // that failed before that, so a route already gone is fine.
             let _ = Command::new("ip")
                 .args(["route", "del", &host_route])
                 .output();
@@ -388,5 +390,65 @@ impl LabelledContainer {
 
         let host = ip_json_host(&["route", "show", &format!("198.19.{octet}.0/24")]);
         assert_eq!(host[0]["gateway"], self.container_ip, "host route: {host}");
+    }
+}
+
+/// A `dehandler serve` process whose log goes to a file; killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub socket: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Server {
+    /// Starts `dehandler serve` with its socket, log and state under `dir`, and extra
+    /// arguments, and waits for its socket.
+    pub fn start(dir: &Path, prefix: &str, scripts_dir: &Path, extra: &[&str]) -> Server {
+        let socket = dir.join("dehandler.sock");
+        let log = dir.join("dehandler.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_dehandler"))
+            .args(["serve", "--log-level", "debug", "--label-prefix", prefix])
+            .arg("--socket")
+            .arg(&socket)
+            .arg("--scripts-dir")
+            .arg(scripts_dir)
+            .arg("--state-dir")
+            .arg(dir.join("state"))
+            .args(extra)
+            .env_remove("DOCKER_HOST")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("failed to start dehandler serve");
+        let server = Server { child, socket, log };
+        wait_for("the plugin socket", Duration::from_secs(10), || {
+            UnixStream::connect(&server.socket).ok()
+        });
+        server
+    }
+
+    /// Returns the log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends one HTTP request over the socket and returns the raw response.
+    pub fn request(&self, method: &str, path: &str, body: &str) -> String {
+        let mut stream = UnixStream::connect(&self.socket).unwrap();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: plugin\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

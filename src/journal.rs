@@ -1,0 +1,334 @@
+//! State that survives restarts: which container starts were applied, step by step, and which
+//! host routes each container owns.
+//!
+//! Each container has one file, `<state dir>/containers/<id>.jsonl`, of JSON lines appended
+//! as work is done. A new start of the container truncates the file and writes a `begin` line.
+//! Lines are appended with one `write` each and without fsync: they survive the process being
+//! killed, which is the failure the journal guards against, but not a host crash, after which
+//! every container starts anew anyway. A torn last line is ignored when the file is read.
+
+use std::collections::BTreeSet;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// A failure to read or write the journal.
+#[derive(Debug, Error)]
+pub enum JournalError {
+    #[error("failed to create the state directory {path}: {source}")]
+    CreateDir { path: PathBuf, source: io::Error },
+    #[error("failed to write the journal {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+    #[error("failed to read the journal {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("invalid container id {id:?} for a journal file name")]
+    InvalidId { id: String },
+}
+
+/// One line of a container's journal file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entry {
+    /// A start began to be applied. Always the first line.
+    Begin {
+        started_at: String,
+        name: String,
+        pid: i64,
+    },
+    /// A step was carried out, whatever its outcome: `address:2` is the second segment of the
+    /// address label, `script:start` the start script.
+    Step { step: String },
+    /// A segment failed because its device did not exist; it is retried when the container
+    /// is connected to a network.
+    Pending { step: String },
+    /// A pending segment succeeded on a retry.
+    Resolved { step: String },
+    /// dehandler added this host route, in `ip route` tail syntax; it is deleted when the
+    /// container stops.
+    HostRoute { route: String },
+    /// An owned host route was deleted.
+    HostRouteRemoved { route: String },
+    /// Every step of the start was carried out.
+    Done,
+    /// The container stopped and its stop work was done.
+    Died { exit_code: Option<i64> },
+}
+
+/// The state of a container's latest start, folded from its journal file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StartRecord {
+    pub id: String,
+    pub name: String,
+    pub started_at: String,
+    pub pid: i64,
+    pub steps: BTreeSet<String>,
+    pub pending: BTreeSet<String>,
+    /// Host routes added for this start and not yet deleted, in the order they were added.
+    pub host_routes: Vec<String>,
+    pub done: bool,
+    pub died: bool,
+}
+
+impl StartRecord {
+    fn apply(&mut self, entry: Entry) {
+        match entry {
+            Entry::Begin {
+                started_at,
+                name,
+                pid,
+            } => {
+                let id = std::mem::take(&mut self.id);
+                *self = StartRecord {
+                    id,
+                    name,
+                    started_at,
+                    pid,
+                    ..StartRecord::default()
+                };
+            }
+            Entry::Step { step } => {
+                self.steps.insert(step);
+            }
+            Entry::Pending { step } => {
+                self.pending.insert(step);
+            }
+            Entry::Resolved { step } => {
+                self.pending.remove(&step);
+            }
+            Entry::HostRoute { route } => self.host_routes.push(route),
+            Entry::HostRouteRemoved { route } => {
+                if let Some(index) = self.host_routes.iter().position(|r| *r == route) {
+                    self.host_routes.remove(index);
+                }
+            }
+            Entry::Done => self.done = true,
+            Entry::Died { .. } => self.died = true,
+        }
+    }
+}
+
+/// The journal directory.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    dir: PathBuf,
+}
+
+impl Journal {
+    /// Opens the journal under a state directory, creating it when missing.
+    pub fn open(state_dir: &Path) -> Result<Journal, JournalError> {
+        let dir = state_dir.join("containers");
+        std::fs::create_dir_all(&dir).map_err(|source| JournalError::CreateDir {
+            path: dir.clone(),
+            source,
+        })?;
+        Ok(Journal { dir })
+    }
+
+    fn path(&self, id: &str) -> Result<PathBuf, JournalError> {
+        // Container ids are 64 hexadecimal digits; anything else must not become a path.
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(JournalError::InvalidId { id: id.to_string() });
+        }
+        Ok(self.dir.join(format!("{id}.jsonl")))
+    }
+
+    /// Reads a container's latest start, or `None` when it has no journal file.
+    pub fn load(&self, id: &str) -> Result<Option<StartRecord>, JournalError> {
+        let path = self.path(id)?;
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(JournalError::Read { path, source }),
+        };
+        let mut record = StartRecord {
+            id: id.to_string(),
+            ..StartRecord::default()
+        };
+        for line in text.lines() {
+            match serde_json::from_str::<Entry>(line) {
+                Ok(entry) => record.apply(entry),
+                // A line torn by a kill mid-write can only be the last; skip it.
+                Err(error) => {
+                    tracing::debug!(path = %path.display(), %error, "skipped a journal line")
+                }
+            }
+        }
+        Ok(Some(record))
+    }
+
+    /// Returns the ids of every container with a journal file.
+    pub fn ids(&self) -> Result<Vec<String>, JournalError> {
+        let read_error = |source| JournalError::Read {
+            path: self.dir.clone(),
+            source,
+        };
+        let mut ids = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(read_error)? {
+            let entry = entry.map_err(read_error)?;
+            let name = entry.file_name();
+            if let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".jsonl")) {
+                ids.push(id.to_string());
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Starts a new record for a container start, replacing the file of its earlier start.
+    pub fn begin(
+        &self,
+        id: &str,
+        started_at: &str,
+        name: &str,
+        pid: i64,
+    ) -> Result<(), JournalError> {
+        let path = self.path(id)?;
+        let entry = Entry::Begin {
+            started_at: started_at.to_string(),
+            name: name.to_string(),
+            pid,
+        };
+        let file = File::create(&path).map_err(|source| JournalError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        write_entry(file, &path, &entry)
+    }
+
+    /// Appends an entry to a container's record.
+    pub fn append(&self, id: &str, entry: &Entry) -> Result<(), JournalError> {
+        let path = self.path(id)?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|source| JournalError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        write_entry(file, &path, entry)
+    }
+
+    /// Deletes a container's record, once the container is removed.
+    pub fn remove(&self, id: &str) -> Result<(), JournalError> {
+        let path = self.path(id)?;
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(JournalError::Write { path, source }),
+        }
+    }
+}
+
+/// Writes one entry as one line with a single `write`, so a kill leaves no half line behind
+/// a complete one.
+fn write_entry(mut file: File, path: &Path, entry: &Entry) -> Result<(), JournalError> {
+    let mut line = serde_json::to_vec(entry).expect("journal entries always serialize");
+    line.push(b'\n');
+    file.write_all(&line).map_err(|source| JournalError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journal() -> (Journal, PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "dehandler-journal-test-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
+        (Journal::open(&dir).unwrap(), dir)
+    }
+
+    fn rand_suffix() -> u64 {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        N.fetch_add(1, Ordering::Relaxed)
+    }
+
+    #[test]
+    fn folds_entries_into_record() {
+        let (journal, dir) = journal();
+        journal.begin("abc", "t1", "web", 42).unwrap();
+        for entry in [
+            Entry::Step {
+                step: "route:1".into(),
+            },
+            Entry::HostRoute {
+                route: "add 198.19.0.0/24 via 10.0.0.2".into(),
+            },
+            Entry::HostRoute {
+                route: "add 198.19.1.0/24 via 10.0.0.2".into(),
+            },
+            Entry::HostRouteRemoved {
+                route: "add 198.19.0.0/24 via 10.0.0.2".into(),
+            },
+            Entry::Pending {
+                step: "address:1".into(),
+            },
+            Entry::Done,
+        ] {
+            journal.append("abc", &entry).unwrap();
+        }
+        let record = journal.load("abc").unwrap().unwrap();
+        assert_eq!(record.name, "web");
+        assert_eq!(record.started_at, "t1");
+        assert_eq!(record.pid, 42);
+        assert!(record.done);
+        assert!(!record.died);
+        assert!(record.steps.contains("route:1"));
+        assert!(record.pending.contains("address:1"));
+        assert_eq!(record.host_routes, vec!["add 198.19.1.0/24 via 10.0.0.2"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn begin_replaces_earlier_start() {
+        let (journal, dir) = journal();
+        journal.begin("abc", "t1", "web", 42).unwrap();
+        journal.append("abc", &Entry::Done).unwrap();
+        journal.begin("abc", "t2", "web", 43).unwrap();
+        let record = journal.load("abc").unwrap().unwrap();
+        assert_eq!(record.started_at, "t2");
+        assert!(!record.done);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn torn_last_line_is_skipped() {
+        let (journal, dir) = journal();
+        journal.begin("abc", "t1", "web", 42).unwrap();
+        journal
+            .append(
+                "abc",
+                &Entry::Step {
+                    step: "rule:1".into(),
+                },
+            )
+            .unwrap();
+        let path = journal.path("abc").unwrap();
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"{\"step\":{\"st").unwrap();
+        let record = journal.load("abc").unwrap().unwrap();
+        assert!(record.steps.contains("rule:1"));
+        assert_eq!(record.steps.len(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn rejects_ids_that_are_not_names() {
+        let (journal, dir) = journal();
+        for id in ["", "../x", "a/b", "a.b"] {
+            assert!(journal.begin(id, "t", "n", 1).is_err(), "{id:?} accepted");
+        }
+        assert!(journal.load("missing").unwrap().is_none());
+        assert_eq!(journal.ids().unwrap(), Vec::<String>::new());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

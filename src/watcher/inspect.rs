@@ -1,0 +1,309 @@
+//! Turns a container id into a [`Target`]: one inspect for its PID, start time, labels and
+//! networks, the image-label check, and the network namespace opened and confirmed.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use bollard::Docker;
+use bollard::errors::Error as DockerError;
+use bollard::models::ContainerInspectResponse;
+use bollard::query_parameters::{InspectContainerOptions, InspectNetworkOptions};
+
+use crate::configure::{Configurator, Target};
+use crate::labels;
+use crate::netns::Namespace;
+use crate::policy::{self, ContainerNetworks};
+use crate::scripts::short_id;
+
+/// Engine API lookups, with caches of what never changes: image labels and bridge names.
+#[derive(Debug)]
+pub(super) struct Inspector {
+    trust_image_labels: bool,
+    /// Labels per image id.
+    image_labels: Mutex<HashMap<String, HashMap<String, String>>>,
+    /// Host bridge device per network id, or `None` for networks without one.
+    bridges: Mutex<HashMap<String, Option<String>>>,
+}
+
+impl Inspector {
+    pub(super) fn new(trust_image_labels: bool) -> Self {
+        Inspector {
+            trust_image_labels,
+            image_labels: Mutex::new(HashMap::new()),
+            bridges: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Returns the target of a container's current start, or `None`, after a log line, when
+    /// it cannot or need not be configured.
+    ///
+    /// `name` and `labels` come from the event or the container list; the inspect supplies
+    /// the rest.
+    pub(super) async fn target(
+        &self,
+        docker: &Docker,
+        configurator: &Configurator,
+        id: &str,
+        name: &str,
+        mut labels: HashMap<String, String>,
+    ) -> Option<Target> {
+        let inspect = match docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+        {
+            Ok(inspect) => inspect,
+            Err(error) => {
+                tracing::warn!(container = name, container_id = %short_id(id), "container not configured: inspect failed: {error}");
+                return None;
+            }
+        };
+        let (pid, started_at) = running_start(&inspect).or_else(|| {
+            tracing::warn!(container = name, container_id = %short_id(id), "container not configured: it is no longer running");
+            None
+        })?;
+
+        let network_mode = inspect
+            .host_config
+            .as_ref()
+            .and_then(|config| config.network_mode.clone())
+            .unwrap_or_default();
+        if network_mode == "host"
+            || network_mode == "none"
+            || network_mode.starts_with("container:")
+        {
+            tracing::debug!(container = name, %network_mode, "container skipped: it has no network namespace of its own");
+            return None;
+        }
+
+        if !self.trust_image_labels && labels::has_any(&labels, configurator.label_prefix()) {
+            self.drop_image_labels(
+                docker,
+                &inspect,
+                name,
+                &mut labels,
+                configurator.label_prefix(),
+            )
+            .await;
+        }
+        if !configurator.wants(name, &labels) {
+            return None;
+        }
+
+        let networks = self
+            .networks(docker, &inspect, configurator.has_host_routes(&labels))
+            .await;
+        let namespace = if configurator.needs_namespace(&labels) {
+            Some(
+                self.open_namespace(docker, id, name, pid, &started_at)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        Some(Target {
+            id: id.to_string(),
+            name: name.to_string(),
+            pid,
+            started_at,
+            labels,
+            namespace,
+            networks,
+        })
+    }
+
+    /// Returns the target of a running container known by id alone.
+    pub(super) async fn target_by_id(
+        &self,
+        docker: &Docker,
+        configurator: &Configurator,
+        id: &str,
+    ) -> Option<Target> {
+        let inspect = docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+            .ok()?;
+        let name = inspect
+            .name
+            .as_deref()
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string();
+        let labels = inspect
+            .config
+            .and_then(|config| config.labels)
+            .unwrap_or_default();
+        self.target(docker, configurator, id, &name, labels).await
+    }
+
+    /// Returns `Some(exit code)` for a container that exists, `None` for one that was removed.
+    pub(super) async fn exit_code(
+        &self,
+        docker: &Docker,
+        id: &str,
+    ) -> Result<Option<Option<i64>>, DockerError> {
+        match docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+        {
+            Ok(inspect) => Ok(Some(inspect.state.and_then(|state| state.exit_code))),
+            Err(DockerError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Opens the container's network namespace, then confirms with a second inspect that the
+    /// PID still belongs to the same start: between the first inspect and the open, the
+    /// container may have exited and its PID gone to another process.
+    async fn open_namespace(
+        &self,
+        docker: &Docker,
+        id: &str,
+        name: &str,
+        pid: i64,
+        started_at: &str,
+    ) -> Option<Namespace> {
+        let namespace = match Namespace::open(format!("/proc/{pid}/ns/net")) {
+            Ok(namespace) => namespace,
+            Err(error) => {
+                tracing::warn!(container = name, container_id = %short_id(id), "container not configured: it exited before its labels were applied ({error})");
+                return None;
+            }
+        };
+        let confirmed = docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+            .ok()
+            .and_then(|inspect| running_start(&inspect));
+        if confirmed.as_ref().map(|(p, s)| (*p, s.as_str())) != Some((pid, started_at)) {
+            tracing::warn!(container = name, container_id = %short_id(id), "container not configured: it exited or restarted before its labels were applied");
+            return None;
+        }
+        Some(namespace)
+    }
+
+    async fn drop_image_labels(
+        &self,
+        docker: &Docker,
+        inspect: &ContainerInspectResponse,
+        name: &str,
+        labels: &mut HashMap<String, String>,
+        prefix: &str,
+    ) {
+        let Some(image) = inspect.image.clone() else {
+            return;
+        };
+        let cached = self
+            .image_labels
+            .lock()
+            .expect("image cache poisoned")
+            .get(&image)
+            .cloned();
+        let image_labels = match cached {
+            Some(image_labels) => image_labels,
+            None => match docker.inspect_image(&image).await {
+                Ok(found) => {
+                    let image_labels = found
+                        .config
+                        .and_then(|config| config.labels)
+                        .unwrap_or_default();
+                    self.image_labels
+                        .lock()
+                        .expect("image cache poisoned")
+                        .insert(image.clone(), image_labels.clone());
+                    image_labels
+                }
+                Err(error) => {
+                    // Without the image's labels none can be trusted, so none are applied.
+                    tracing::warn!(container = name, %image, "labels not applied: image inspect failed: {error}");
+                    labels.retain(|key, _| !key.starts_with(&format!("{prefix}.")));
+                    return;
+                }
+            },
+        };
+        for key in policy::drop_image_labels(labels, &image_labels, prefix) {
+            tracing::warn!(
+                container = name,
+                label = %key,
+                %image,
+                "label ignored: the container inherited it unchanged from its image; set TRUST_IMAGE_LABELS=true to apply such labels"
+            );
+        }
+    }
+
+    /// Returns the container's addresses and, when `with_bridges`, its networks' host bridges.
+    async fn networks(
+        &self,
+        docker: &Docker,
+        inspect: &ContainerInspectResponse,
+        with_bridges: bool,
+    ) -> ContainerNetworks {
+        let mut networks = ContainerNetworks::default();
+        let endpoints = inspect
+            .network_settings
+            .as_ref()
+            .and_then(|settings| settings.networks.clone())
+            .unwrap_or_default();
+        for endpoint in endpoints.values() {
+            for address in [&endpoint.ip_address, &endpoint.global_ipv6_address] {
+                if let Some(address) = address.as_deref().and_then(|a| a.parse::<IpAddr>().ok()) {
+                    networks.addresses.push(address);
+                }
+            }
+            if with_bridges
+                && let Some(network_id) = &endpoint.network_id
+                && let Some(bridge) = self.bridge(docker, network_id).await
+            {
+                networks.bridges.push(bridge);
+            }
+        }
+        networks
+    }
+
+    /// Returns the host bridge device of a bridge network: its `bridge.name` option, or
+    /// `br-` and the first 12 digits of its id, which is how Docker names them.
+    async fn bridge(&self, docker: &Docker, network_id: &str) -> Option<String> {
+        if let Some(bridge) = self
+            .bridges
+            .lock()
+            .expect("bridge cache poisoned")
+            .get(network_id)
+        {
+            return bridge.clone();
+        }
+        let network = match docker
+            .inspect_network(network_id, None::<InspectNetworkOptions>)
+            .await
+        {
+            Ok(network) => network,
+            Err(error) => {
+                tracing::debug!(%network_id, "network inspect failed: {error}");
+                return None;
+            }
+        };
+        let bridge = (network.driver.as_deref() == Some("bridge")).then(|| {
+            network
+                .options
+                .as_ref()
+                .and_then(|options| options.get("com.docker.network.bridge.name").cloned())
+                .unwrap_or_else(|| format!("br-{}", short_id(network_id)))
+        });
+        self.bridges
+            .lock()
+            .expect("bridge cache poisoned")
+            .insert(network_id.to_string(), bridge.clone());
+        bridge
+    }
+}
+
+/// Returns the PID and start time of a running container.
+fn running_start(inspect: &ContainerInspectResponse) -> Option<(i64, String)> {
+    let state = inspect.state.as_ref()?;
+    let pid = state.pid.filter(|pid| *pid > 0)?;
+    if state.running != Some(true) {
+        return None;
+    }
+    Some((pid, state.started_at.clone().unwrap_or_default()))
+}
