@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use tracing::Instrument;
 
 use crate::iproute::{self, Object, Request, RouteVerb};
-use crate::journal::{Entry, Journal, JournalError, StartRecord};
+use crate::journal::{self, Entry, Journal, JournalError, StartRecord};
 use crate::labels::{self, LabelKind, LabelPlan, Limits};
 use crate::netlink::{self, ApplyError, Outcome};
 use crate::netns::{self, Namespace};
@@ -196,7 +196,10 @@ impl Configurator {
         if !done_steps.contains(SCRIPT_STEP) {
             summary.script_succeeded = self.run_start_script(target).await?;
         }
-        self.journal.append(&target.id, &Entry::Done)?;
+        let done = Entry::Done {
+            at: journal::now_nanos(),
+        };
+        self.journal.append(&target.id, &done)?;
         Ok(summary)
     }
 

@@ -51,8 +51,8 @@ pub enum Entry {
     HostRoute { route: String },
     /// An owned host route was deleted.
     HostRouteRemoved { route: String },
-    /// Every step of the start was carried out.
-    Done,
+    /// Every step of the start was carried out, at `at` nanoseconds since the Unix epoch.
+    Done { at: u64 },
     /// The container stopped and its stop work was done.
     Died { exit_code: Option<i64> },
 }
@@ -69,6 +69,8 @@ pub struct StartRecord {
     /// Host routes added for this start and not yet deleted, in the order they were added.
     pub host_routes: Vec<String>,
     pub done: bool,
+    /// When the start was done, in nanoseconds since the Unix epoch.
+    pub done_at: Option<u64>,
     pub died: bool,
 }
 
@@ -104,7 +106,10 @@ impl StartRecord {
                     self.host_routes.remove(index);
                 }
             }
-            Entry::Done => self.done = true,
+            Entry::Done { at } => {
+                self.done = true;
+                self.done_at = Some(at);
+            }
             Entry::Died { .. } => self.died = true,
         }
     }
@@ -222,6 +227,14 @@ impl Journal {
     }
 }
 
+/// Returns the current time in nanoseconds since the Unix epoch.
+pub fn now_nanos() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    u64::try_from(now.as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// Writes one entry as one line with a single `write`, so a kill leaves no half line behind
 /// a complete one.
 fn write_entry(mut file: File, path: &Path, entry: &Entry) -> Result<(), JournalError> {
@@ -272,7 +285,7 @@ mod tests {
             Entry::Pending {
                 step: "address:1".into(),
             },
-            Entry::Done,
+            Entry::Done { at: 7 },
         ] {
             journal.append("abc", &entry).unwrap();
         }
@@ -281,6 +294,7 @@ mod tests {
         assert_eq!(record.started_at, "t1");
         assert_eq!(record.pid, 42);
         assert!(record.done);
+        assert_eq!(record.done_at, Some(7));
         assert!(!record.died);
         assert!(record.steps.contains("route:1"));
         assert!(record.pending.contains("address:1"));
@@ -292,7 +306,7 @@ mod tests {
     fn begin_replaces_earlier_start() {
         let (journal, dir) = journal();
         journal.begin("abc", "t1", "web", 42).unwrap();
-        journal.append("abc", &Entry::Done).unwrap();
+        journal.append("abc", &Entry::Done { at: 7 }).unwrap();
         journal.begin("abc", "t2", "web", 43).unwrap();
         let record = journal.load("abc").unwrap().unwrap();
         assert_eq!(record.started_at, "t2");
