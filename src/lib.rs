@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod configure;
+pub mod instance;
 pub mod iproute;
 pub mod journal;
 pub mod labels;

@@ -9,6 +9,7 @@ use tracing_subscriber::EnvFilter;
 
 use dehandler::config::Settings;
 use dehandler::configure::Configurator;
+use dehandler::instance;
 use dehandler::journal::Journal;
 use dehandler::plugin;
 use dehandler::scripts::ScriptRunner;
@@ -17,6 +18,9 @@ use dehandler::watcher::Watcher;
 /// How long a fatal start-up error waits before the process exits. dockerd restarts a
 /// plugin that exits at once, with no backoff, so this keeps a failing plugin from spinning.
 const FATAL_EXIT_DELAY: Duration = Duration::from_secs(5);
+
+/// How often an instance that waits for another one to go away tries the lock again.
+const LOCK_RETRY: Duration = Duration::from_secs(3);
 
 /// Configures container networking from labels, from outside the container.
 #[derive(Debug, Parser)]
@@ -76,6 +80,28 @@ async fn serve(settings: Settings) -> ExitCode {
     tracing::info!(socket = %settings.socket.display(), version = env!("CARGO_PKG_VERSION"), "dehandler serving");
     tokio::spawn(plugin::serve(listener));
 
+    // The lock is taken before the journal is opened: a service and a container may share
+    // one state directory, and only the instance that holds the lock may write to it.
+    let lock = tokio::select! {
+        result = instance::acquire_waiting(&settings.label_prefix, LOCK_RETRY) => match result {
+            Ok(lock) => lock,
+            Err(error) => {
+                tracing::error!("{error}; exiting in {FATAL_EXIT_DELAY:?}");
+                tokio::time::sleep(FATAL_EXIT_DELAY).await;
+                return ExitCode::FAILURE;
+            }
+        },
+        () = wait_for_shutdown() => {
+            let _ = std::fs::remove_file(&settings.socket);
+            tracing::info!("dehandler stopped");
+            return ExitCode::SUCCESS;
+        }
+    };
+    tracing::info!(
+        lock = lock.name(),
+        "instance lock taken; configuring containers"
+    );
+
     let journal = match Journal::open(&settings.state_dir) {
         Ok(journal) => journal,
         Err(error) => {
@@ -100,6 +126,7 @@ async fn serve(settings: Settings) -> ExitCode {
     tokio::spawn(watcher.run());
 
     wait_for_shutdown().await;
+    drop(lock);
     let _ = std::fs::remove_file(&settings.socket);
     tracing::info!("dehandler stopped");
     ExitCode::SUCCESS
