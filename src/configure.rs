@@ -18,6 +18,7 @@ use crate::netlink::{self, ApplyError, Outcome};
 use crate::netns::{self, Namespace};
 use crate::policy::{ContainerNetworks, HostRoutePolicy};
 use crate::scripts::{ScriptContext, ScriptEvent, ScriptRunner, short_id};
+use crate::status::{ChangeReport, ChangeResult, Status};
 
 /// The journal step of the start script.
 const SCRIPT_STEP: &str = "script:start";
@@ -66,6 +67,9 @@ pub struct Configurator {
     host_routes: HostRoutePolicy,
     scripts: ScriptRunner,
     journal: Journal,
+    /// The store behind `dehandler status`, which receives every change and error that is
+    /// logged.
+    status: Status,
 }
 
 impl Configurator {
@@ -83,7 +87,14 @@ impl Configurator {
             host_routes,
             scripts,
             journal,
+            status: Status::default(),
         }
+    }
+
+    /// Records every container start, change and error in a status store.
+    pub fn with_status(mut self, status: Status) -> Self {
+        self.status = status;
+        self
     }
 
     /// Returns the label key prefix.
@@ -127,6 +138,9 @@ impl Configurator {
                 Ok(summary) => summary,
                 Err(error) => {
                     tracing::error!("container not configured: {error}");
+                    let container = Some((target.name.as_str(), target.id.as_str()));
+                    self.status
+                        .error(container, format!("container not configured: {error}"));
                     Summary::default()
                 }
             }
@@ -160,6 +174,9 @@ impl Configurator {
                 BTreeSet::new()
             }
         };
+
+        self.status
+            .begin(&target.id, &target.name, &target.started_at);
 
         let plans = self.valid_plans(target, &mut summary);
         let (host_plans, container_plans): (Vec<_>, Vec<_>) =
@@ -200,6 +217,7 @@ impl Configurator {
             at: journal::now_nanos(),
         };
         self.journal.append(&target.id, &done)?;
+        self.status.finish(&target.id);
         Ok(summary)
     }
 
@@ -212,6 +230,14 @@ impl Configurator {
                 Err(error) => {
                     tracing::error!(label = %plan.key, "label rejected: {error}");
                     summary.rejected_labels += 1;
+                    let value = target.labels.get(&plan.key).cloned().unwrap_or_default();
+                    self.record(
+                        target,
+                        plan,
+                        None,
+                        value,
+                        ChangeResult::Rejected(error.to_string()),
+                    );
                     false
                 }
             })
@@ -269,6 +295,8 @@ impl Configurator {
                 segment = position,
                 "{request}: not allowed: {reason}"
             );
+            let result = ChangeResult::NotAllowed(reason.to_string());
+            self.record(target, plan, Some(position), request.to_string(), result);
             return Ok(false);
         }
 
@@ -280,6 +308,13 @@ impl Configurator {
                     Outcome::AlreadyAbsent => " (already absent)",
                 };
                 tracing::info!(label, segment = position, "{request}{note}");
+                self.record(
+                    target,
+                    plan,
+                    Some(position),
+                    request.to_string(),
+                    outcome.into(),
+                );
                 if plan.kind.on_host()
                     && outcome == Outcome::Applied
                     && let Request::Route(route) = request
@@ -294,6 +329,8 @@ impl Configurator {
             }
             Err(error) => {
                 tracing::error!(label, segment = position, "{error}");
+                let result = ChangeResult::Error(error.to_string());
+                self.record(target, plan, Some(position), request.to_string(), result);
                 if matches!(error, ApplyError::DeviceNotFound { .. }) {
                     let step = plan.step(position);
                     self.journal.append(&target.id, &Entry::Pending { step })?;
@@ -329,16 +366,43 @@ impl Configurator {
         context: &ScriptContext,
     ) -> bool {
         tracing::info!(script = %script.display(), "running {} script", event.as_str());
-        match self.scripts.run(event, script, context).await {
+        let result = match self.scripts.run(event, script, context).await {
             Ok(()) => {
                 tracing::info!(script = %script.display(), "{} script succeeded", event.as_str());
-                true
+                ChangeResult::Applied
             }
             Err(error) => {
                 tracing::error!("{error}");
-                false
+                ChangeResult::Error(error.to_string())
             }
-        }
+        };
+        let succeeded = !result.is_error();
+        let change = ChangeReport {
+            label: format!("{} script", event.script_prefix()),
+            segment: None,
+            change: script.display().to_string(),
+            result,
+        };
+        self.status.record(&context.container_id, change);
+        succeeded
+    }
+
+    /// Records a change of a label in the status store.
+    fn record(
+        &self,
+        target: &Target,
+        plan: &LabelPlan,
+        segment: Option<usize>,
+        change: String,
+        result: ChangeResult,
+    ) {
+        let change = ChangeReport {
+            label: plan.key.clone(),
+            segment,
+            change,
+            result,
+        };
+        self.status.record(&target.id, change);
     }
 
     /// Retries the segments that failed because a device did not exist yet, after the

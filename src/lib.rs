@@ -13,4 +13,5 @@ pub mod netns;
 pub mod plugin;
 pub mod policy;
 pub mod scripts;
+pub mod status;
 pub mod watcher;

@@ -13,6 +13,7 @@ use dehandler::instance;
 use dehandler::journal::Journal;
 use dehandler::plugin;
 use dehandler::scripts::ScriptRunner;
+use dehandler::status::{self, Status};
 use dehandler::watcher::Watcher;
 
 /// How long a fatal start-up error waits before the process exits. dockerd restarts a
@@ -34,12 +35,16 @@ struct Cli {
 enum Command {
     /// Serve the plugin socket and configure every labelled container that starts
     Serve(Settings),
+    /// Print what the running instance did: each container start with its changes, and the
+    /// latest errors
+    Status(status::StatusArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(settings) => serve(settings),
+        Command::Status(args) => status::client::run(args),
     }
 }
 
@@ -78,7 +83,8 @@ async fn serve(settings: Settings) -> ExitCode {
         }
     };
     tracing::info!(socket = %settings.socket.display(), version = env!("CARGO_PKG_VERSION"), "dehandler serving");
-    tokio::spawn(plugin::serve(listener));
+    let status = Status::new(&settings.label_prefix);
+    tokio::spawn(plugin::serve(listener, status.clone()));
 
     // The lock is taken before the journal is opened: a service and a container may share
     // one state directory, and only the instance that holds the lock may write to it.
@@ -101,6 +107,7 @@ async fn serve(settings: Settings) -> ExitCode {
         lock = lock.name(),
         "instance lock taken; configuring containers"
     );
+    status.set_active();
 
     let journal = match Journal::open(&settings.state_dir) {
         Ok(journal) => journal,
@@ -117,7 +124,8 @@ async fn serve(settings: Settings) -> ExitCode {
         settings.host_routes,
         scripts,
         journal,
-    );
+    )
+    .with_status(status);
     let watcher = Watcher::new(
         settings.docker_socket_path().to_string(),
         configurator,

@@ -21,6 +21,8 @@ use hyper_util::rt::TokioIo;
 use thiserror::Error;
 use tokio::net::UnixListener;
 
+use crate::status::Status;
+
 /// The media type of plugin API replies.
 const PLUGIN_CONTENT_TYPE: &str = "application/vnd.docker.plugins.v1+json";
 
@@ -63,8 +65,9 @@ pub fn bind(path: &Path) -> Result<UnixListener, ServerError> {
     })
 }
 
-/// Serves plugin API requests until the task is dropped, one task per connection.
-pub async fn serve(listener: UnixListener) {
+/// Serves plugin API requests and `GET /status` until the task is dropped, one task per
+/// connection.
+pub async fn serve(listener: UnixListener, status: Status) {
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -75,8 +78,9 @@ pub async fn serve(listener: UnixListener) {
                 continue;
             }
         };
+        let status = status.clone();
         tokio::spawn(async move {
-            let service = service_fn(handle);
+            let service = service_fn(move |request| handle(request, status.clone()));
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await
@@ -87,7 +91,10 @@ pub async fn serve(listener: UnixListener) {
     }
 }
 
-async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    request: Request<Incoming>,
+    status: Status,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     tracing::trace!(%method, %path, "plugin API request");
@@ -108,6 +115,16 @@ async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
             StatusCode::OK,
             &serde_json::json!({ "Implements": ["authz"] }),
         ),
+        (Method::GET, "/status") => match serde_json::to_value(status.report()) {
+            Ok(report) => reply(StatusCode::OK, &report),
+            Err(error) => {
+                let message = format!("failed to encode the status report: {error}");
+                reply(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &authz::error_body(&message),
+                )
+            }
+        },
         (Method::POST, "/AuthZPlugin.AuthZReq" | "/AuthZPlugin.AuthZRes") => {
             let (status, body) = authz::decide(&path, &body);
             reply(status, &body)
