@@ -1,5 +1,7 @@
 //! The dehandler command line.
 
+mod commands;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -35,6 +37,10 @@ struct Cli {
 enum Command {
     /// Serve the plugin socket and configure every labelled container that starts
     Serve(Settings),
+    /// Apply one label value to a network namespace now, or a running container's labels again
+    Apply(commands::apply::ApplyArgs),
+    /// Check the dehandler labels of compose files and --label arguments, changing nothing
+    Check(commands::check::CheckArgs),
     /// Print what the running instance did: each container start with its changes, and the
     /// latest errors
     Status(status::StatusArgs),
@@ -44,6 +50,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(settings) => serve(settings),
+        Command::Apply(args) => commands::apply::run(args),
+        Command::Check(args) => commands::check::run(args),
         Command::Status(args) => status::client::run(args),
     }
 }

@@ -35,7 +35,7 @@ const FLAG_NAMES: &[(&str, u32)] = &[
 
 /// The meaning of an address keyword.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Key {
+pub(super) enum Key {
     Peer,
     Broadcast,
     Anycast,
@@ -57,7 +57,7 @@ enum Key {
 
 /// The address keywords in the order iproute2 tests them: `b` is `broadcast`, `p` to
 /// `prefer` are the metric, and `preferred_lft` needs at least `preferr`.
-const KEYWORDS: &[Keyword<Key>] = &[
+pub(super) const KEYWORDS: &[Keyword<Key>] = &[
     ("peer", Match::Exact, Key::Peer),
     ("remote", Match::Exact, Key::Peer),
     ("broadcast", Match::Prefix, Key::Broadcast),

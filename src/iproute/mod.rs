@@ -10,6 +10,7 @@
 
 mod address;
 mod error;
+mod lint;
 mod names;
 mod number;
 mod prefix;
@@ -22,6 +23,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 pub use error::ParseError;
+pub use lint::{Warning, lint_segment, lint_value};
 
 /// The object a label configures, as the `ip` subcommand of the same name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -21,7 +21,7 @@ use super::{
 
 /// The meaning of a route keyword.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Key {
+pub(super) enum Key {
     Src,
     Via,
     From,
@@ -59,7 +59,7 @@ enum Key {
 /// The route keywords in the order iproute2 tests them, so an abbreviation resolves as in
 /// `ip`: `t` is `table` because `tos` is exact only, `d` is `dsfield` because `dev` is exact
 /// only, `p` is `priority` (the metric) and `pre` is `pref` (RTA_PREF).
-const KEYWORDS: &[Keyword<Key>] = &[
+pub(super) const KEYWORDS: &[Keyword<Key>] = &[
     ("src", Match::Exact, Key::Src),
     ("as", Match::Exact, Key::Unsupported),
     ("via", Match::Exact, Key::Via),

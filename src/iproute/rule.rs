@@ -15,7 +15,7 @@ use super::{Family, ParseError, Prefix, RuleAction, RuleRequest, RuleVerb};
 
 /// The meaning of a rule keyword.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Key {
+pub(super) enum Key {
     Not,
     From,
     To,
@@ -42,7 +42,7 @@ enum Key {
 
 /// The rule keywords in the order iproute2 tests them: `p` is `preference`, `t` is `tun_id`
 /// (before `table`), `d` is `dsfield`, `s` is `suppress_prefixlength` and `m` is `map-to`.
-const KEYWORDS: &[Keyword<Key>] = &[
+pub(super) const KEYWORDS: &[Keyword<Key>] = &[
     ("not", Match::Exact, Key::Not),
     ("from", Match::Exact, Key::From),
     ("to", Match::Exact, Key::To),
