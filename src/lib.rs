@@ -13,5 +13,6 @@ pub mod netns;
 pub mod plugin;
 pub mod policy;
 pub mod scripts;
+pub mod service;
 pub mod status;
 pub mod watcher;

@@ -1,7 +1,5 @@
 //! The dehandler command line.
 
-mod commands;
-
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -15,6 +13,7 @@ use dehandler::instance;
 use dehandler::journal::Journal;
 use dehandler::plugin;
 use dehandler::scripts::ScriptRunner;
+use dehandler::service;
 use dehandler::status::{self, Status};
 use dehandler::watcher::Watcher;
 
@@ -37,22 +36,22 @@ struct Cli {
 enum Command {
     /// Serve the plugin socket and configure every labelled container that starts
     Serve(Settings),
-    /// Apply one label value to a network namespace now, or a running container's labels again
-    Apply(commands::apply::ApplyArgs),
-    /// Check the dehandler labels of compose files and --label arguments, changing nothing
-    Check(commands::check::CheckArgs),
     /// Print what the running instance did: each container start with its changes, and the
     /// latest errors
     Status(status::StatusArgs),
+    /// Install dehandler as a systemd service that starts and stops with docker.service
+    InstallService(service::InstallArgs),
+    /// Disable and remove the systemd service and its binary, keeping /etc/default/dehandler
+    UninstallService(service::UninstallArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(settings) => serve(settings),
-        Command::Apply(args) => commands::apply::run(args),
-        Command::Check(args) => commands::check::run(args),
         Command::Status(args) => status::client::run(args),
+        Command::InstallService(args) => service::run_install(args),
+        Command::UninstallService(args) => service::run_uninstall(args),
     }
 }
 
