@@ -1,5 +1,7 @@
 //! The dehandler command line.
 
+mod commands;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -43,6 +45,10 @@ enum Command {
     InstallService(service::InstallArgs),
     /// Disable and remove the systemd service and its binary, keeping /etc/default/dehandler
     UninstallService(service::UninstallArgs),
+    /// Apply one label value to a network namespace now, or a running container's labels again
+    Apply(commands::apply::ApplyArgs),
+    /// Check the dehandler labels of compose files and --label arguments, changing nothing
+    Check(commands::check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +58,8 @@ fn main() -> ExitCode {
         Command::Status(args) => status::client::run(args),
         Command::InstallService(args) => service::run_install(args),
         Command::UninstallService(args) => service::run_uninstall(args),
+        Command::Apply(args) => commands::apply::run(args),
+        Command::Check(args) => commands::check::run(args),
     }
 }
 
