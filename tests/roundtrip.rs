@@ -344,11 +344,7 @@ fn rule_tail() -> impl Strategy<Value = String> {
 
 /// Returns the tail that a request prints, without the leading `ip OBJECT`.
 fn printed_tail(request: &Request) -> String {
-    match request {
-        Request::Address(r) => r.to_string(),
-        Request::Route(r) => r.to_string(),
-        Request::Rule(r) => r.to_string(),
-    }
+    request.tail()
 }
 
 /// Checks parse → print → parse for one generated tail. A tail that does not parse is not

@@ -130,7 +130,8 @@ pub(super) const KEYWORDS: &[Keyword<Key>] = &[
 ];
 
 /// The verbs of `ip address` in the order iproute2's `do_ipaddr` tests them. `None` marks
-/// the verbs that labels do not support.
+/// the verbs that this parser does not read: `flush` has its own parser, and labels do not
+/// support the others.
 const VERBS: &[Keyword<Option<AddressVerb>>] = &[
     ("add", Match::Prefix, Some(AddressVerb::Add)),
     ("change", Match::Prefix, Some(AddressVerb::Change)),
@@ -147,7 +148,7 @@ const VERBS: &[Keyword<Option<AddressVerb>>] = &[
     ("help", Match::Prefix, None),
 ];
 
-const SUPPORTED_VERBS: &str = "add, change, replace or delete";
+const SUPPORTED_VERBS: &str = "add, change, replace, delete or flush";
 
 /// Parses the words of one `ip address` tail.
 pub(super) fn parse(words: &[&str]) -> Result<AddressRequest, ParseError> {
@@ -681,17 +682,12 @@ mod tests {
         (
             "",
             None,
-            "the verb is missing: add, change, replace or delete",
+            "the verb is missing: add, change, replace, delete or flush",
         ),
         (
             "ADD 10.0.0.1/8 dev eth0",
             Some("ADD"),
-            "unknown verb: expected add, change, replace or delete",
-        ),
-        (
-            "flush dev eth1",
-            Some("flush"),
-            "the verb \"flush\" is not supported in labels: use add, change, replace or delete",
+            "unknown verb: expected add, change, replace, delete or flush",
         ),
         (
             "add 10.0.0.1/8",

@@ -75,6 +75,8 @@ pub fn lint_segment(object: Object, segment: &str) -> Vec<Warning> {
         Request::Address(_) => scan_address(&mut words, &mut warnings),
         Request::Route(r) => scan_route(r, &mut words, &mut warnings),
         Request::Rule(_) => scan_rule(&mut words, &mut warnings),
+        // Flush selectors have their own keywords, which the scans above do not read.
+        Request::AddressFlush(_) | Request::RouteFlush(_) | Request::RuleFlush(_) => {}
     }
     warnings
 }

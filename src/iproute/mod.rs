@@ -10,6 +10,7 @@
 
 mod address;
 mod error;
+mod flush;
 mod lint;
 mod names;
 mod number;
@@ -88,6 +89,14 @@ impl Family {
             Family::Inet6 => 128,
         }
     }
+
+    /// Returns the `ip` option that selects the family: `-4` or `-6`.
+    pub fn option(self) -> &'static str {
+        match self {
+            Family::Inet => "-4",
+            Family::Inet6 => "-6",
+        }
+    }
 }
 
 /// An address with a prefix length, as in `192.0.2.1/24` or `2001:db8::/32`.
@@ -130,15 +139,30 @@ pub enum Request {
     Address(AddressRequest),
     Route(RouteRequest),
     Rule(RuleRequest),
+    AddressFlush(AddressFlush),
+    RouteFlush(RouteFlush),
+    RuleFlush(RuleFlush),
 }
 
 impl Request {
     /// Returns the object the request configures.
     pub fn object(&self) -> Object {
         match self {
-            Request::Address(_) => Object::Address,
-            Request::Route(_) => Object::Route,
-            Request::Rule(_) => Object::Rule,
+            Request::Address(_) | Request::AddressFlush(_) => Object::Address,
+            Request::Route(_) | Request::RouteFlush(_) => Object::Route,
+            Request::Rule(_) | Request::RuleFlush(_) => Object::Rule,
+        }
+    }
+
+    /// Returns the argument tail in `ip` syntax, without `ip` and the object.
+    pub fn tail(&self) -> String {
+        match self {
+            Request::Address(r) => r.to_string(),
+            Request::Route(r) => r.to_string(),
+            Request::Rule(r) => r.to_string(),
+            Request::AddressFlush(r) => r.to_string(),
+            Request::RouteFlush(r) => r.to_string(),
+            Request::RuleFlush(r) => r.to_string(),
         }
     }
 }
@@ -148,11 +172,7 @@ impl Request {
 /// starts with the `-6` extension.
 impl fmt::Display for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let tail = match self {
-            Request::Address(r) => r.to_string(),
-            Request::Route(r) => r.to_string(),
-            Request::Rule(r) => r.to_string(),
-        };
+        let tail = self.tail();
         let object = self.object();
         match tail.split_once(' ') {
             Some((option @ ("-4" | "-6"), rest)) => write!(f, "ip {option} {object} {rest}"),
@@ -187,6 +207,13 @@ pub fn split_segments(value: &str) -> impl Iterator<Item = (usize, &str)> {
 /// Parses one segment (a single argument tail) of the given object.
 pub fn parse_segment(object: Object, segment: &str) -> Result<Request, ParseError> {
     let words: Vec<&str> = segment.split_ascii_whitespace().collect();
+    if flush::is_flush(&words) {
+        return match object {
+            Object::Address => flush::parse_address(&words).map(Request::AddressFlush),
+            Object::Route => flush::parse_route(&words).map(Request::RouteFlush),
+            Object::Rule => flush::parse_rule(&words).map(Request::RuleFlush),
+        };
+    }
     match object {
         Object::Address => address::parse(&words).map(Request::Address),
         Object::Route => route::parse(&words).map(Request::Route),
@@ -210,9 +237,6 @@ mod tests {
         ("p38", Some("fe80::1%eth0/64")),
         ("p39", Some("10.9.0.0/33")),
         ("p40", Some("foo")),
-        ("p60", Some("flush")),
-        ("p61", Some("flush")),
-        ("p76", Some("flush")),
         ("p78", Some("eth0")),
     ];
 
@@ -252,11 +276,7 @@ mod tests {
                 continue;
             };
             for request in requests {
-                let tail = match &request {
-                    Request::Address(r) => r.to_string(),
-                    Request::Route(r) => r.to_string(),
-                    Request::Rule(r) => r.to_string(),
-                };
+                let tail = request.tail();
                 let again = parse_segment(object, &tail).unwrap_or_else(|e| panic!("{id}: {e}"));
                 assert_eq!(again, request, "{id} printed as {tail:?}");
             }

@@ -11,7 +11,7 @@ use super::{DefaultWord, Family, ParseError, Prefix};
 
 /// A word read as a prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum PrefixWord {
+pub enum PrefixWord {
     /// `default`, `all` or `any`: length 0, and no family of its own.
     Zero(DefaultWord),
     /// An address with a length, where `len_given` is false when the word had no `/`.

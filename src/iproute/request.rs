@@ -6,6 +6,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+pub use super::prefix::PrefixWord;
 use super::{Family, Prefix};
 
 /// Route table numbers that iproute2 knows by name.
@@ -411,4 +412,204 @@ impl RuleRequest {
             TABLE_UNSPEC
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// flush
+
+/// A selector that takes one value, or `all`, which matches every value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueOrAll<T> {
+    Value(T),
+    All,
+}
+
+/// The IFA_F_* address flags that `ip address flush` can select on, in iproute2 6.1's order
+/// (`ifa_flag_data` in ip/ipaddress.c). `temporary` shares its bit with `secondary`.
+pub const ADDRESS_FLAG_FILTERS: &[(&str, u32)] = &[
+    ("secondary", 0x01),
+    ("temporary", 0x01),
+    ("nodad", 0x02),
+    ("optimistic", 0x04),
+    ("dadfailed", 0x08),
+    ("home", 0x10),
+    ("deprecated", 0x20),
+    ("tentative", 0x40),
+    ("permanent", 0x80),
+    ("mngtmpaddr", 0x100),
+    ("noprefixroute", 0x200),
+    ("autojoin", 0x400),
+    ("stable-privacy", 0x800),
+];
+
+/// IFA_F_SECONDARY, the flag behind `secondary`, `temporary` and `primary`.
+pub const IFA_F_SECONDARY: u32 = 0x01;
+
+/// `ip address flush SELECTOR…`: deletes every address that matches all selectors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressFlush {
+    /// The family to dump: a leading `-4` or `-6` word, else the family of `to`, else both.
+    pub family: Option<Family>,
+    /// `to PREFIX`: addresses whose local address lies in the prefix.
+    pub to: Option<PrefixWord>,
+    pub scope: Option<ValueOrAll<u8>>,
+    /// `up`, which iproute2 6.1 accepts and ignores when flushing.
+    pub up: bool,
+    /// The IFA_F_* bits that must be set, among those in `flag_mask`.
+    pub flags: u32,
+    /// The IFA_F_* bits that a flag word (`permanent`, `-secondary`, `dynamic`…) selects on.
+    pub flag_mask: u32,
+    /// `label PATTERN`: a shell wildcard pattern (fnmatch) on the label, which is the device
+    /// name for addresses without a label of their own.
+    pub label: Option<String>,
+    /// `group GROUP`, which iproute2 6.1 accepts and ignores when flushing.
+    pub group: Option<u32>,
+    /// `nomaster`, which iproute2 6.1 accepts and ignores when flushing.
+    pub nomaster: bool,
+    /// `type KIND`, which iproute2 6.1 accepts and ignores when flushing.
+    pub kind: Option<String>,
+    /// `[dev] IFNAME`.
+    pub dev: Option<String>,
+}
+
+impl AddressFlush {
+    /// Returns true when only one round of deletes runs: iproute2 stops after one round
+    /// when `primary` (or `-secondary`) is given, so that secondaries promoted by the
+    /// deletes survive.
+    pub fn single_round(&self) -> bool {
+        self.flag_mask & IFA_F_SECONDARY != 0 && self.flags & IFA_F_SECONDARY == 0
+    }
+}
+
+/// How a route flush compares a prefix with a route's destination or source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrefixMatch {
+    /// `root PREFIX`: routes inside the prefix (as long or longer).
+    Root,
+    /// `match PREFIX`: routes that contain the prefix (as long or shorter).
+    Match,
+    /// `exact PREFIX`, the default: routes with exactly this prefix.
+    Exact,
+}
+
+/// The destination or source selectors of a route flush. iproute2 keeps the `root` and the
+/// `match` prefix apart, and `exact` sets both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PrefixSelectors {
+    pub root: Option<PrefixWord>,
+    pub matching: Option<PrefixWord>,
+}
+
+impl PrefixSelectors {
+    /// Records one selector as iproute2 does, replacing an earlier one of the same kind.
+    pub fn set(&mut self, how: PrefixMatch, prefix: PrefixWord) {
+        match how {
+            PrefixMatch::Root => self.root = Some(prefix),
+            PrefixMatch::Match => self.matching = Some(prefix),
+            PrefixMatch::Exact => {
+                self.root = Some(prefix);
+                self.matching = Some(prefix);
+            }
+        }
+    }
+
+    /// Returns true when no selector is set.
+    pub fn is_empty(&self) -> bool {
+        self.root.is_none() && self.matching.is_none()
+    }
+}
+
+/// `realms [FROM/]TO` of a route flush: the value and the bits compared. `TO` alone leaves
+/// FROM uncompared, and `FROM/` leaves TO uncompared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RealmsSelector {
+    pub value: u32,
+    pub mask: u32,
+}
+
+/// `via [inet|inet6] PREFIX` of a route flush.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViaSelector {
+    /// The family word, when given.
+    pub family: Option<Family>,
+    pub prefix: PrefixWord,
+}
+
+/// `ip route flush SELECTOR…`: deletes every route that matches all selectors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteFlush {
+    /// The family of a leading `-4` or `-6` word. Without it, iproute2 dumps IPv4 routes
+    /// only, unless `table all` asks for every table of both families.
+    pub family: Option<Family>,
+    /// The table; `None` is `main`, and 0 (`all`, `unspec`) is every table.
+    pub table: Option<u32>,
+    pub tos: Option<u8>,
+    pub protocol: Option<ValueOrAll<u8>>,
+    pub scope: Option<ValueOrAll<u8>>,
+    pub route_type: Option<RouteType>,
+    /// `dev` or `oif`: routes whose single next hop leaves through the device.
+    pub dev: Option<String>,
+    pub iif: Option<String>,
+    pub mark: Option<u32>,
+    pub metric: Option<u32>,
+    pub via: Option<ViaSelector>,
+    /// `src PREFIX`: the preferred source address (RTA_PREFSRC).
+    pub src: Option<PrefixWord>,
+    pub realms: Option<RealmsSelector>,
+    /// `from [root|match|exact] PREFIX`: the source prefix (RTA_SRC).
+    pub from: PrefixSelectors,
+    /// `[to] [root|match|exact] PREFIX`: the destination prefix.
+    pub to: PrefixSelectors,
+}
+
+impl RouteFlush {
+    /// Returns the table to flush: the given one, else `main`; 0 means every table.
+    pub fn effective_table(&self) -> u32 {
+        self.table.unwrap_or(TABLE_MAIN)
+    }
+
+    /// Returns the families iproute2 6.1 dumps: the `-4`/`-6` family, else IPv4 when one
+    /// table is flushed, else both (`table all`).
+    pub fn dump_families(&self) -> &'static [Family] {
+        match (self.family, self.effective_table()) {
+            (Some(Family::Inet), _) => &[Family::Inet],
+            (Some(Family::Inet6), _) => &[Family::Inet6],
+            (None, 0) => &[Family::Inet, Family::Inet6],
+            (None, _) => &[Family::Inet],
+        }
+    }
+}
+
+/// `ip rule flush [SELECTOR…]`: deletes every rule of the family that matches all selectors
+/// and has a priority other than 0. Without selectors that includes the `main` and `default`
+/// rules, as with `ip rule flush`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleFlush {
+    /// The family: a leading `-4`/`-6` word, else that of `from`/`to` (an extension: iproute2
+    /// reads every prefix as IPv4 without `-6`), else IPv4.
+    pub family: Family,
+    pub priority: Option<u32>,
+    pub not: bool,
+    pub tos: Option<u8>,
+    /// `fwmark MARK[/MASK]`. iproute2 compares a mark or mask of 0 with nothing.
+    pub fwmark: Option<u32>,
+    pub fwmask: Option<u32>,
+    pub iif: Option<String>,
+    pub oif: Option<String>,
+    pub l3mdev: bool,
+    pub uidrange: Option<(u32, u32)>,
+    /// `tun_id N`. iproute2 compares a tunnel id of 0 with nothing.
+    pub tun_id: Option<u64>,
+    /// `table|lookup TABLE`. iproute2 compares a table of 0 with nothing.
+    pub table: Option<u32>,
+    /// `from|src PREFIX`: rules whose source prefix lies in this prefix.
+    pub from: Option<PrefixWord>,
+    /// `[to|dst] PREFIX`: rules whose destination prefix lies in this prefix.
+    pub to: Option<PrefixWord>,
+    pub protocol: Option<ValueOrAll<u8>>,
+    /// `ipproto PROTO`. iproute2 compares protocol 0 with nothing.
+    pub ipproto: Option<u8>,
+    /// `sport START[-END]`. iproute2 compares a range that starts at 0 with nothing.
+    pub sport: Option<(u16, u16)>,
+    pub dport: Option<(u16, u16)>,
 }

@@ -102,7 +102,8 @@ pub(super) const KEYWORDS: &[Keyword<Key>] = &[
 ];
 
 /// The verbs of `ip route` in the order iproute2's `do_iproute` tests them. `None` marks the
-/// verbs that labels do not support.
+/// verbs that this parser does not read: `flush` has its own parser, and labels do not
+/// support the others.
 const VERBS: &[Keyword<Option<RouteVerb>>] = &[
     ("add", Match::Prefix, Some(RouteVerb::Add)),
     ("change", Match::Prefix, Some(RouteVerb::Change)),
@@ -123,7 +124,7 @@ const VERBS: &[Keyword<Option<RouteVerb>>] = &[
     ("help", Match::Prefix, None),
 ];
 
-const SUPPORTED_VERBS: &str = "add, change, replace, prepend, append, test or delete";
+const SUPPORTED_VERBS: &str = "add, change, replace, prepend, append, test, delete or flush";
 
 /// Parses the words of one `ip route` tail.
 pub(super) fn parse(words: &[&str]) -> Result<RouteRequest, ParseError> {
@@ -1096,22 +1097,17 @@ mod tests {
         (
             "",
             None,
-            "the verb is missing: add, change, replace, prepend, append, test or delete",
+            "the verb is missing: add, change, replace, prepend, append, test, delete or flush",
         ),
         (
             "ADD 10.9.0.0/16 via 172.30.0.1",
             Some("ADD"),
-            "unknown verb: expected add, change, replace, prepend, append, test or delete",
+            "unknown verb: expected add, change, replace, prepend, append, test, delete or flush",
         ),
         (
             "show",
             Some("show"),
-            "the verb \"show\" is not supported in labels: use add, change, replace, prepend, append, test or delete",
-        ),
-        (
-            "f dev eth0",
-            Some("f"),
-            "the verb \"flush\" is not supported in labels: use add, change, replace, prepend, append, test or delete",
+            "the verb \"show\" is not supported in labels: use add, change, replace, prepend, append, test, delete or flush",
         ),
         ("add", None, "the destination prefix is missing"),
         (

@@ -80,7 +80,8 @@ pub(super) const KEYWORDS: &[Keyword<Key>] = &[
 ];
 
 /// The verbs of `ip rule` in the order iproute2's `do_iprule` tests them. `None` marks the
-/// verbs that labels do not support.
+/// verbs that this parser does not read: `flush` has its own parser, and labels do not
+/// support the others.
 const VERBS: &[Keyword<Option<RuleVerb>>] = &[
     ("list", Match::Prefix, None),
     ("lst", Match::Prefix, None),
@@ -93,7 +94,7 @@ const VERBS: &[Keyword<Option<RuleVerb>>] = &[
     ("help", Match::Prefix, None),
 ];
 
-const SUPPORTED_VERBS: &str = "add or delete";
+const SUPPORTED_VERBS: &str = "add, delete or flush";
 
 /// Parses the words of one `ip rule` tail.
 pub(super) fn parse(words: &[&str]) -> Result<RuleRequest, ParseError> {
@@ -360,7 +361,7 @@ fn rule_action(word: &str, number: u8) -> Result<RuleAction, ParseError> {
 }
 
 /// Reads `MARK[/MASK]`, both base-0 numbers up to 2^32 − 1.
-fn fwmark(value: &str) -> Result<(Option<u32>, Option<u32>), ParseError> {
+pub(super) fn fwmark(value: &str) -> Result<(Option<u32>, Option<u32>), ParseError> {
     let (mark, mask) = match value.split_once('/') {
         Some((mark, mask)) => (mark, Some(mask)),
         None => (value, None),
@@ -381,7 +382,7 @@ fn fwmark(value: &str) -> Result<(Option<u32>, Option<u32>), ParseError> {
 
 /// Reads `START-END` as iproute2's `sscanf("%u-%u")` does: decimal numbers, and characters
 /// after the second number are ignored.
-fn uid_range(value: &str) -> Result<(u32, u32), ParseError> {
+pub(super) fn uid_range(value: &str) -> Result<(u32, u32), ParseError> {
     let invalid = || ParseError::at_word(value, "invalid \"uidrange\": expected START-END");
     let (start, read) = names::scanf_u32(value).ok_or_else(invalid)?;
     let rest = value
@@ -693,7 +694,7 @@ mod tests {
     /// Tails that iproute2 or dehandler rejects: the word at fault (`None` when the tail ended
     /// early) and the reason.
     const REJECTED: &[(&str, Option<&str>, &str)] = &[
-        ("", None, "the verb is missing: add or delete"),
+        ("", None, "the verb is missing: add, delete or flush"),
         ("add", None, "\"add\" needs at least one selector or action"),
         (
             "del",
@@ -703,17 +704,12 @@ mod tests {
         (
             "Add from 10.0.0.0/8",
             Some("Add"),
-            "unknown verb: expected add or delete",
-        ),
-        (
-            "flush table 100",
-            Some("flush"),
-            "the verb \"flush\" is not supported in labels: use add or delete",
+            "unknown verb: expected add, delete or flush",
         ),
         (
             "replace from 10.0.0.0/8",
             Some("replace"),
-            "unknown verb: expected add or delete",
+            "unknown verb: expected add, delete or flush",
         ),
         ("add from", None, "a value is missing after \"from\""),
         (

@@ -29,6 +29,11 @@ pub enum ApplyError {
         kernel_message: Option<String>,
     },
 
+    /// A flush still found objects to delete when iproute2 would give up: after ten rounds
+    /// of address deletes, or after 30 seconds of route deletes.
+    #[error("{request}: flush remains incomplete: {reason}")]
+    FlushIncomplete { request: String, reason: String },
+
     /// The netlink connection failed before the kernel replied.
     #[error("{request}: netlink connection failed: {source}")]
     Connection {
@@ -44,7 +49,9 @@ impl ApplyError {
             ApplyError::DeviceLookup { errno, .. } | ApplyError::Kernel { errno, .. } => {
                 Some(*errno)
             }
-            ApplyError::DeviceNotFound { .. } | ApplyError::Connection { .. } => None,
+            ApplyError::DeviceNotFound { .. }
+            | ApplyError::FlushIncomplete { .. }
+            | ApplyError::Connection { .. } => None,
         }
     }
 }

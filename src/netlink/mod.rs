@@ -2,10 +2,12 @@
 //! sends them, and decides in [`apply`] which kernel errors mean "already done".
 //!
 //! One module per object builds the message: [`address`], [`route`] and [`rule`]. Devices
-//! named by `dev` are resolved to interface indexes in the namespace of the handle.
+//! named by `dev` are resolved to interface indexes in the namespace of the handle. [`flush`]
+//! runs the flush verbs, which dump, filter and delete.
 
 mod address;
 mod error;
+mod flush;
 mod route;
 mod rule;
 
@@ -17,7 +19,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use nix::errno::Errno;
 use rtnetlink::Handle;
 
-use crate::iproute::{AddressVerb, Request, RouteVerb, RuleVerb};
+use crate::iproute::{AddressVerb, Request, RouteRequest, RouteVerb, RuleVerb};
 
 pub use error::ApplyError;
 
@@ -36,9 +38,24 @@ pub enum Outcome {
 ///
 /// An `add` of an address, route or rule that already exists returns
 /// [`Outcome::AlreadyPresent`], and a `delete` of a missing object returns
-/// [`Outcome::AlreadyAbsent`]. Every other kernel error is an [`ApplyError`].
+/// [`Outcome::AlreadyAbsent`]. A flush returns [`Outcome::Applied`] when it deleted
+/// something, else [`Outcome::AlreadyAbsent`]. Every other kernel error is an [`ApplyError`].
 pub async fn apply(handle: &Handle, request: &Request) -> Result<Outcome, ApplyError> {
-    let message = build_message(handle, request).await?;
+    let message = match request {
+        Request::Address(address) => {
+            let index = link_index(handle, request, &address.dev).await?;
+            address::message(address, index)
+        }
+        Request::Route(route) => route_message(handle, request, route).await?,
+        // Rules carry device names (FRA_IIFNAME, FRA_OIFNAME), which may name devices that do
+        // not exist yet.
+        Request::Rule(rule) => rule::message(rule),
+        Request::AddressFlush(addresses) => {
+            return flush::addresses(handle, request, addresses).await;
+        }
+        Request::RouteFlush(routes) => return flush::routes(handle, request, routes).await,
+        Request::RuleFlush(rules) => return flush::rules(handle, request, rules).await,
+    };
 
     let result = send(handle, message).await;
 
@@ -93,30 +110,20 @@ fn outcome_of_error(request: &Request, errno: Errno) -> Option<Outcome> {
     }
 }
 
-/// Resolves the devices of a request and builds its netlink message.
-async fn build_message(
+/// Resolves the devices of a route request and builds its netlink message.
+async fn route_message(
     handle: &Handle,
     request: &Request,
+    route: &RouteRequest,
 ) -> Result<NetlinkMessage<RouteNetlinkMessage>, ApplyError> {
-    match request {
-        Request::Address(address) => {
-            let index = link_index(handle, request, &address.dev).await?;
-            Ok(address::message(address, index))
+    let mut indexes = HashMap::new();
+    for name in route::device_names(route) {
+        if !indexes.contains_key(name) {
+            let index = link_index(handle, request, name).await?;
+            indexes.insert(name.to_string(), index);
         }
-        Request::Route(route) => {
-            let mut indexes = HashMap::new();
-            for name in route::device_names(route) {
-                if !indexes.contains_key(name) {
-                    let index = link_index(handle, request, name).await?;
-                    indexes.insert(name.to_string(), index);
-                }
-            }
-            Ok(route::message(route, &indexes))
-        }
-        // Rules carry device names (FRA_IIFNAME, FRA_OIFNAME), which may name devices that do
-        // not exist yet.
-        Request::Rule(rule) => Ok(rule::message(rule)),
     }
+    Ok(route::message(route, &indexes))
 }
 
 /// Looks up the interface index of a device by name with RTM_GETLINK. The kernel also
