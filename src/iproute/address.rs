@@ -401,8 +401,9 @@ impl<'a> AddressParser<'a> {
     }
 }
 
-/// Checks the lifetimes as iproute2 does once either is given: the valid lifetime (forever
-/// when not given) must not be zero, nor shorter than the preferred one.
+/// Checks the lifetimes as iproute2 does once either is given: the valid lifetime must not be
+/// zero, nor shorter than the preferred one, where a lifetime not given is forever. So a
+/// finite `valid_lft` needs a `preferred_lft` too (iproute2 6.1 `ipaddr_modify`).
 fn check_lifetimes(
     valid: Option<(Lifetime, &str)>,
     preferred: Option<(Lifetime, &str)>,
@@ -419,16 +420,20 @@ fn check_lifetimes(
             "invalid \"valid_lft\": it must not be zero",
         ));
     }
-    if let Some((preferred, word)) = preferred {
-        let valid = valid.map_or(u32::MAX, |(l, _)| seconds(l));
-        if seconds(preferred) > valid {
-            return Err(ParseError::at_word(
+    let valid_seconds = valid.map_or(u32::MAX, |(l, _)| seconds(l));
+    match (preferred, valid) {
+        (Some((preferred, word)), _) if seconds(preferred) > valid_seconds => {
+            Err(ParseError::at_word(
                 word,
                 "invalid \"preferred_lft\": it is greater than valid_lft",
-            ));
+            ))
         }
+        (None, Some((_, word))) if valid_seconds < u32::MAX => Err(ParseError::at_word(
+            word,
+            "invalid \"valid_lft\": it is less than preferred_lft, which is forever when not given",
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn lifetime(value: &str, what: &str) -> Result<Lifetime, ParseError> {
@@ -771,6 +776,11 @@ mod tests {
             "add 10.0.0.1/8 dev eth0 valid_lft 10 preferred_lft forever",
             Some("forever"),
             "invalid \"preferred_lft\": it is greater than valid_lft",
+        ),
+        (
+            "add 10.0.0.1/8 dev eth0 valid_lft 100",
+            Some("100"),
+            "invalid \"valid_lft\": it is less than preferred_lft, which is forever when not given",
         ),
         (
             "add 10.0.0.1/8 dev eth0 valid_lft never",
