@@ -6,8 +6,9 @@
 
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -108,28 +109,28 @@ impl TestNamespace {
         Some(namespace)
     }
 
+    /// Adds the standard interfaces, addresses and default route with one `ip -batch` per
+    /// namespace, which takes a fraction of the time of one `ip` process per command.
     fn add_standard_setup(&self) {
+        let mut commands = String::new();
+        let mut peer_commands = String::new();
         for (dev, peer) in INTERFACES {
-            self.ip(&[
-                "link", "add", dev, "type", "veth", "peer", "name", peer, "netns", &self.peer,
-            ]);
-            run_ip(&["-n", &self.peer, "link", "set", peer, "up"]);
-            self.ip(&["link", "set", dev, "up"]);
+            commands.push_str(&format!(
+                "link add {dev} type veth peer name {peer} netns {}\n",
+                self.peer
+            ));
+            peer_commands.push_str(&format!("link set {peer} up\n"));
+        }
+        for (dev, _) in INTERFACES {
+            commands.push_str(&format!("link set {dev} up\n"));
         }
         for tail in ADDRESSES {
-            let mut args = vec!["address", "add"];
-            args.extend(tail.split_whitespace());
-            self.ip(&args);
+            commands.push_str(&format!("address add {tail}\n"));
         }
-        self.ip(&[
-            "route",
-            "add",
-            "default",
-            "via",
-            "172.30.0.1",
-            "dev",
-            "eth0",
-        ]);
+        commands.push_str("route add default via 172.30.0.1 dev eth0\n");
+
+        run_ip_batch(&self.name, &commands);
+        run_ip_batch(&self.peer, &peer_commands);
         self.wait_for_multicast_routes();
     }
 
@@ -254,6 +255,31 @@ fn family_flag(family: Family) -> &'static str {
         Family::Inet => "-4",
         Family::Inet6 => "-6",
     }
+}
+
+/// Runs `ip -n NAMESPACE -batch -` with `commands`, one per line. Panics with its standard
+/// error when it fails.
+fn run_ip_batch(namespace: &str, commands: &str) {
+    let mut child = Command::new("ip")
+        .args(["-n", namespace, "-batch", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("failed to run ip: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(commands.as_bytes())
+            .unwrap_or_else(|e| panic!("failed to write to ip -batch: {e}"));
+    }
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("failed to wait for ip -batch: {e}"));
+    assert!(
+        output.status.success(),
+        "ip -n {namespace} -batch failed: {}\n{commands}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// Runs `ip ARGS…` and returns its standard output. Panics with its standard error when it
