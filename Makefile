@@ -2,15 +2,18 @@
 #
 #   make install     build the static binary, create and enable the plugin $(PLUGIN)
 #   make uninstall   disable and remove the plugin
+#   make image       build the container image $(IMAGE), FROM scratch with the static binary
 #   make test        run every test (needs root and a Docker daemon)
 
 PLUGIN ?= dehandler:latest
 TARGET := x86_64-unknown-linux-gnu
 BINARY := target/$(TARGET)/release/dehandler
 PLUGIN_DIR := target/plugin
+IMAGE ?= dehandler:latest
+IMAGE_DIR := target/image
 CARGO ?= cargo
 
-.PHONY: build plugin install uninstall test lint bench clean
+.PHONY: build plugin install uninstall image test lint bench clean
 
 # Static linking applies to the target binary only: with --target, build scripts and proc
 # macros are built for the host without these flags.
@@ -28,6 +31,14 @@ install: plugin
 uninstall:
 	-docker plugin disable --force $(PLUGIN)
 	docker plugin rm --force $(PLUGIN)
+
+# The build context holds the Dockerfile and the binary alone, so the build sends nothing
+# else to dockerd.
+image: build
+	rm -rf $(IMAGE_DIR)
+	mkdir -p $(IMAGE_DIR)
+	cp docker/Dockerfile $(BINARY) $(IMAGE_DIR)/
+	docker build --quiet --tag $(IMAGE) $(IMAGE_DIR)
 
 test: plugin
 	$(CARGO) test --locked -- --test-threads=2
