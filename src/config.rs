@@ -118,6 +118,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Args;
 
     #[test]
     fn duration_units() {
@@ -131,6 +132,42 @@ mod tests {
         ];
         for (text, expected) in cases {
             assert_eq!(parse_duration(text), Ok(expected), "{text}");
+        }
+    }
+
+    /// Every setting but SOCKET is a settable env entry of the plugin manifest, with the same
+    /// default, except DOCKER_HOST, which the plugin points at its mount of the host's socket.
+    #[test]
+    fn plugin_manifest_lists_every_setting() {
+        let manifest: serde_json::Value =
+            serde_json::from_str(include_str!("../config.json")).unwrap();
+        let env: Vec<&serde_json::Value> = manifest["Env"].as_array().unwrap().iter().collect();
+        let command = Settings::augment_args(clap::Command::new("serve"));
+        let mut names = Vec::new();
+        for arg in command.get_arguments() {
+            let Some(name) = arg.get_env().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            names.push(name.to_string());
+            if name == "SOCKET" {
+                continue;
+            }
+            let entry = env
+                .iter()
+                .find(|e| e["Name"] == name)
+                .unwrap_or_else(|| panic!("config.json has no Env entry {name}"));
+            assert_eq!(entry["Settable"], serde_json::json!(["value"]), "{name}");
+            if name != "DOCKER_HOST" {
+                let default = arg.get_default_values()[0].to_str().unwrap();
+                assert_eq!(entry["Value"], default, "default of {name}");
+            }
+        }
+        for entry in env {
+            let name = entry["Name"].as_str().unwrap();
+            assert!(
+                names.iter().any(|n| n == name),
+                "config.json sets unknown {name}"
+            );
         }
     }
 

@@ -5,46 +5,9 @@
 
 mod docker_support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use docker_support::*;
-
-/// Builds the plugin directory with the same make target that `make install` uses.
-fn build_plugin_dir() -> &'static Path {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let output = std::process::Command::new("make")
-        .arg("-C")
-        .arg(root)
-        .arg("plugin")
-        .output()
-        .expect("failed to run make");
-    assert!(
-        output.status.success(),
-        "make plugin failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Box::leak(root.join("target/plugin").into_boxed_path())
-}
-
-/// Creates, configures and enables a test plugin; the cleanup disables and removes it.
-fn install_plugin(cleanup: &mut Cleanup, prefix: &str, scripts_dir: &Path) -> String {
-    let dir = build_plugin_dir();
-    let plugin = format!("{}:latest", unique_name("dehandler-test"));
-    docker(&["plugin", "create", &plugin, dir.to_str().unwrap()]);
-    cleanup.command("docker", &["plugin", "rm", "--force", &plugin]);
-    docker(&[
-        "plugin",
-        "set",
-        &plugin,
-        &format!("LABEL_PREFIX={prefix}"),
-        &format!("SCRIPTS_DIR={}", scripts_dir.display()),
-        "LOG_LEVEL=debug",
-    ]);
-    docker(&["plugin", "enable", &plugin]);
-    cleanup.command("docker", &["plugin", "disable", "--force", &plugin]);
-    plugin
-}
 
 #[test]
 fn plugin_configures_labelled_container() {

@@ -452,3 +452,55 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// Builds the plugin directory with the same make target that `make install` uses.
+pub fn build_plugin_dir() -> &'static Path {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = std::process::Command::new("make")
+        .arg("-C")
+        .arg(root)
+        .arg("plugin")
+        .output()
+        .expect("failed to run make");
+    assert!(
+        output.status.success(),
+        "make plugin failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Box::leak(root.join("target/plugin").into_boxed_path())
+}
+
+/// Creates, configures and enables a test plugin; the cleanup disables and removes it.
+pub fn install_plugin(cleanup: &mut Cleanup, prefix: &str, scripts_dir: &Path) -> String {
+    let dir = build_plugin_dir();
+    let plugin = format!("{}:latest", unique_name("dehandler-test"));
+    docker(&["plugin", "create", &plugin, dir.to_str().unwrap()]);
+    cleanup.command("docker", &["plugin", "rm", "--force", &plugin]);
+    docker(&[
+        "plugin",
+        "set",
+        &plugin,
+        &format!("LABEL_PREFIX={prefix}"),
+        &format!("SCRIPTS_DIR={}", scripts_dir.display()),
+        "LOG_LEVEL=debug",
+    ]);
+    docker(&["plugin", "enable", &plugin]);
+    cleanup.command("docker", &["plugin", "disable", "--force", &plugin]);
+    plugin
+}
+
+/// Returns the host PID of an enabled plugin's process, found by the plugin id in its cgroup.
+pub fn plugin_pid(plugin: &str) -> Option<i32> {
+    let id = docker(&["plugin", "inspect", "--format", "{{.Id}}", plugin]);
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+        let command = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if cgroup.contains(&id) && command.starts_with(b"/dehandler\0serve") {
+            return Some(pid);
+        }
+    }
+    None
+}
