@@ -289,8 +289,8 @@ fn rule_option(v6: bool) -> BoxedStrategy<String> {
     ];
     prop_oneof![
         Just("not".to_string()),
-        prefix(v6).prop_map(|p| format!("from {p}")),
-        prefix(v6).prop_map(|p| format!("to {p}")),
+        prop_oneof![prefix(v6), Just("all".to_string())].prop_map(|p| format!("from {p}")),
+        prop_oneof![prefix(v6), Just("all".to_string())].prop_map(|p| format!("to {p}")),
         (0..=255u8).prop_map(|t| format!("tos {t:x}")),
         (number(u32::MAX), proptest::option::of(number(u32::MAX))).prop_map(|(m, k)| match k {
             Some(k) => format!("fwmark {m}/{k}"),

@@ -452,6 +452,13 @@ fn write_ports(
     }
 }
 
+/// Returns true when the request sets nothing but its verb and family.
+fn is_bare(r: &RuleRequest) -> bool {
+    let mut bare = RuleParser::new(r.verb, None).request;
+    bare.family = r.family;
+    *r == bare
+}
+
 /// Prints the tail in `ip` syntax with full keywords, without the leading `ip rule`. A
 /// leading `-4` or `-6` appears when `from` and `to` would not give the family.
 impl fmt::Display for RuleRequest {
@@ -470,6 +477,11 @@ impl fmt::Display for RuleRequest {
         }
         if let Some(from) = r.from {
             write!(f, " from {from}")?;
+        }
+        // A bare verb does not parse, so a rule that matches everything with the default
+        // action, as `add from all` parses to, prints its `from all`.
+        if is_bare(r) {
+            f.write_str(" from all")?;
         }
         if let Some(to) = r.to {
             write!(f, " to {to}")?;
@@ -545,6 +557,8 @@ mod tests {
 
     /// Tails that parse, with the canonical form they print.
     const ACCEPTED: &[(&str, &str)] = &[
+        ("add from all", "add from all"),
+        ("-6 del from all to all", "-6 delete from all"),
         (
             "add from 172.19.0.2/32 table 1",
             "add from 172.19.0.2/32 table 1",
