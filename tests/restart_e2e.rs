@@ -1,6 +1,10 @@
 //! dockerd restarts, with and without live-restore, against a private dockerd on its own
 //! socket, data root and exec root, so that the machine's daemon is never restarted.
-//! `dehandler serve` follows that daemon; each test prints its own figures.
+//!
+//! The private dockerd and `dehandler serve` run in a network namespace that the test makes,
+//! which stands in for the host: dockerd changes the links of the namespace it runs in (one
+//! that runs beside the machine's daemon was seen to delete the host's docker0), and the host
+//! routes the test asks for stay in that namespace. Each test prints its own figures.
 
 mod docker_support;
 
@@ -13,10 +17,13 @@ use docker_support::*;
 /// How many labelled containers run across the restart.
 const CONTAINERS: usize = 20;
 
-/// A dockerd of the test's own, removed with everything it made on drop.
+/// A dockerd of the test's own in a network namespace of its own, removed with everything it
+/// made on drop.
 struct PrivateDaemon {
     dir: PathBuf,
     socket: String,
+    /// The network namespace that stands in for the host.
+    netns: String,
     /// The default bridge of the private daemon, made by the test.
     bridge: String,
     child: Option<Child>,
@@ -29,16 +36,24 @@ impl PrivateDaemon {
             format!("{{\"live-restore\": {live_restore}}}"),
         )
         .unwrap();
-        // dockerd deletes the host's docker0 when started with `--bridge none`, so the
-        // private daemon gets a bridge of its own instead.
+        let netns = unique_name("dhd");
+        run_ok("ip", &["netns", "add", &netns]);
+        run_ok("ip", &["-n", &netns, "link", "set", "lo", "up"]);
         let bridge = unique_name("dhb");
         let subnet = format!("198.18.{}.1/24", unique_octet());
-        run_ok("ip", &["link", "add", &bridge, "type", "bridge"]);
-        run_ok("ip", &["address", "add", &subnet, "dev", &bridge]);
-        run_ok("ip", &["link", "set", &bridge, "up"]);
+        run_ok(
+            "ip",
+            &["-n", &netns, "link", "add", &bridge, "type", "bridge"],
+        );
+        run_ok(
+            "ip",
+            &["-n", &netns, "address", "add", &subnet, "dev", &bridge],
+        );
+        run_ok("ip", &["-n", &netns, "link", "set", &bridge, "up"]);
         let mut daemon = PrivateDaemon {
             dir: dir.to_path_buf(),
             socket: format!("unix://{}/docker.sock", dir.display()),
+            netns,
             bridge,
             child: None,
         };
@@ -55,7 +70,11 @@ impl PrivateDaemon {
             .unwrap();
         // A bridge of its own and no iptables rules, so the private daemon leaves the host's
         // firewall and docker0 alone.
-        let child = Command::new("dockerd")
+        // nsenter enters the network namespace alone; `ip netns exec` would also mount a
+        // /sys of its own, where dockerd finds no cgroups.
+        let child = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.netns))
+            .arg("dockerd")
             .arg("--data-root")
             .arg(dir.join("data"))
             .arg("--exec-root")
@@ -154,7 +173,8 @@ impl Drop for PrivateDaemon {
                 ],
             );
         }
-        let _ = run("ip", &["link", "del", &self.bridge]);
+        let _ = run("ip", &["-n", &self.netns, "link", "del", &self.bridge]);
+        let _ = run("ip", &["netns", "del", &self.netns]);
         if let Err(error) = std::fs::remove_dir_all(&self.dir) {
             eprintln!("failed to remove {}: {error}", self.dir.display());
         }
@@ -227,7 +247,13 @@ impl Scene {
         let scripts = dir.join("scripts");
         std::fs::create_dir_all(&scripts).unwrap();
         let socket = daemon.socket.clone();
-        let server = Server::start(&dir, &prefix, &scripts, &["--docker-host", &socket]);
+        let server = Server::start_in(
+            Some(&daemon.netns),
+            &dir,
+            &prefix,
+            &scripts,
+            &["--docker-host", &socket],
+        );
 
         let label = format!("{prefix}.route=add 10.201.0.0/16 dev eth0 metric 3");
         let mut names = Vec::new();
@@ -326,8 +352,7 @@ fn dockerd_restart_with_live_restore_keeps_state() {
     let destination = format!("198.19.{octet}.250/32");
     let label = format!("{}.host-route=add {destination} via {ip}", scene.prefix);
     let doomed = unique_name("dh-doomed");
-    let to_remove = destination.clone();
-    let _route_guard = RouteGuard(to_remove);
+    let netns = scene.daemon.netns.clone();
     scene.daemon.docker(&[
         "run",
         "-d",
@@ -344,11 +369,7 @@ fn dockerd_restart_with_live_restore_keeps_state() {
         "600",
     ]);
     wait_for("the host route", Duration::from_secs(30), || {
-        (!ip_json_host(&["route", "show", &destination])
-            .as_array()
-            .unwrap()
-            .is_empty())
-        .then_some(())
+        (!host_routes(&netns, &destination).is_empty()).then_some(())
     });
     let doomed_pid = scene.daemon.pid_of(&doomed);
     let pids_before: Vec<String> = scene.names.iter().map(|n| scene.daemon.pid_of(n)).collect();
@@ -365,13 +386,7 @@ fn dockerd_restart_with_live_restore_keeps_state() {
     wait_for(
         "the dead container's host route to go",
         Duration::from_secs(30),
-        || {
-            ip_json_host(&["route", "show", &destination])
-                .as_array()
-                .unwrap()
-                .is_empty()
-                .then_some(())
-        },
+        || host_routes(&netns, &destination).is_empty().then_some(()),
     );
     let route_gone = restarted_at.elapsed();
     wait_for("dehandler to reconnect", Duration::from_secs(30), || {
@@ -405,11 +420,10 @@ fn dockerd_restart_with_live_restore_keeps_state() {
     );
 }
 
-/// Deletes a host route on drop, in case the test failed before dehandler deleted it.
-struct RouteGuard(String);
-
-impl Drop for RouteGuard {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["route", "del", &self.0]).output();
-    }
+/// Returns the routes to a destination in the namespace that stands in for the host.
+fn host_routes(netns: &str, destination: &str) -> Vec<serde_json::Value> {
+    let text = run_ok("ip", &["-n", netns, "-j", "route", "show", destination]);
+    let routes: serde_json::Value =
+        serde_json::from_str(if text.is_empty() { "[]" } else { &text }).unwrap();
+    routes.as_array().unwrap().clone()
 }

@@ -404,9 +404,32 @@ impl Server {
     /// Starts `dehandler serve` with its socket, log and state under `dir`, and extra
     /// arguments, and waits for its socket.
     pub fn start(dir: &Path, prefix: &str, scripts_dir: &Path, extra: &[&str]) -> Server {
+        Server::start_in(None, dir, prefix, scripts_dir, extra)
+    }
+
+    /// Starts `dehandler serve` like [`Server::start`], inside a named network namespace
+    /// when `netns` is given.
+    pub fn start_in(
+        netns: Option<&str>,
+        dir: &Path,
+        prefix: &str,
+        scripts_dir: &Path,
+        extra: &[&str],
+    ) -> Server {
         let socket = dir.join("dehandler.sock");
         let log = dir.join("dehandler.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_dehandler"))
+        let binary = env!("CARGO_BIN_EXE_dehandler");
+        // nsenter enters the namespace and then executes the program itself, so the child is
+        // the dehandler process.
+        let mut command = match netns {
+            Some(netns) => {
+                let mut command = Command::new("nsenter");
+                command.arg(format!("--net=/run/netns/{netns}")).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
+        let child = command
             .args(["serve", "--log-level", "debug", "--label-prefix", prefix])
             .arg("--socket")
             .arg(&socket)
@@ -453,27 +476,68 @@ impl Drop for Server {
     }
 }
 
-/// Builds the plugin directory with the same make target that `make install` uses.
+/// Builds the plugin directory with the same make target that `make install` uses, once per
+/// test process, and returns a copy of it that no later build can change.
+///
+/// `make plugin` assembles target/plugin anew, so another test process building it while a
+/// plugin is created from it could hand dockerd a half-written directory. A lock file keeps
+/// the build and the copy apart from other processes.
 pub fn build_plugin_dir() -> &'static Path {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let output = std::process::Command::new("make")
-        .arg("-C")
-        .arg(root)
-        .arg("plugin")
-        .output()
-        .expect("failed to run make");
-    assert!(
-        output.status.success(),
-        "make plugin failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Box::leak(root.join("target/plugin").into_boxed_path())
+    static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::fs::create_dir_all(root.join("target")).unwrap();
+        let lock = std::fs::File::create(root.join("target/plugin.lock")).unwrap();
+        let lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, errno)| errno)
+            .expect("failed to lock target/plugin.lock");
+        let output = Command::new("make")
+            .arg("-C")
+            .arg(root)
+            .arg("plugin")
+            .output()
+            .expect("failed to run make");
+        assert!(
+            output.status.success(),
+            "make plugin failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let copy = tempdir("plugin");
+        run_ok(
+            "cp",
+            &[
+                "-a",
+                &format!("{}/target/plugin/.", root.display()),
+                copy.to_str().unwrap(),
+            ],
+        );
+        drop(lock);
+        copy
+    })
 }
 
 /// Creates, configures and enables a test plugin; the cleanup disables and removes it.
 pub fn install_plugin(cleanup: &mut Cleanup, prefix: &str, scripts_dir: &Path) -> String {
-    let dir = build_plugin_dir();
     let plugin = format!("{}:latest", unique_name("dehandler-test"));
+
+    // dockerd 20.10 fails a create with "content … already exists" when another plugin has a
+    // byte-identical rootfs, so each test plugin gets a copy whose binary has an mtime of its
+    // own.
+    let dir = tempdir("plugin-copy");
+    let source = format!("{}/.", build_plugin_dir().display());
+    run_ok("cp", &["-a", &source, dir.to_str().unwrap()]);
+    static STAMP: AtomicU32 = AtomicU32::new(0);
+    let stamp = 1_000_000_000 + std::process::id() * 1000 + STAMP.fetch_add(1, Ordering::Relaxed);
+    let binary = dir.join("rootfs/dehandler");
+    run_ok(
+        "touch",
+        &["-d", &format!("@{stamp}"), binary.to_str().unwrap()],
+    );
+    let dir_to_remove = dir.clone();
+    cleanup.push("remove the plugin copy", move || {
+        std::fs::remove_dir_all(&dir_to_remove).map_err(|e| e.to_string())
+    });
+
     docker(&["plugin", "create", &plugin, dir.to_str().unwrap()]);
     cleanup.command("docker", &["plugin", "rm", "--force", &plugin]);
     docker(&[
