@@ -4,6 +4,7 @@
 #   make uninstall   disable and remove the plugin
 #   make image       build the container image $(IMAGE), FROM scratch with the static binary
 #   make test        run every test (needs root and a Docker daemon)
+#   make bench       measure dehandler against the original bash method, write BENCHMARKS.md
 
 PLUGIN ?= dehandler:latest
 TARGET := x86_64-unknown-linux-gnu
@@ -42,6 +43,11 @@ image: build
 
 test: plugin
 	$(CARGO) test --locked -- --test-threads=2
+
+# About 400 container starts one at a time and two bursts of 200 containers, with a plugin,
+# a network and host routes of its own, all removed at the end.
+bench: build
+	bench/run --binary $(BINARY) --output BENCHMARKS.md
 
 lint:
 	$(CARGO) fmt --check

@@ -1,0 +1,94 @@
+//! Smoke run of the benchmark driver `bench/run`, with 3 containers per phase, so that
+//! `make bench` keeps working. The figures of so small a run mean nothing; the test checks
+//! that each phase produced them and that every container was configured.
+
+mod docker_support;
+
+use std::path::Path;
+use std::process::Command;
+
+use docker_support::*;
+
+/// Builds the static release binary that the driver installs as a plugin.
+fn build_release_binary(root: &Path) {
+    let output = Command::new("make")
+        .arg("-C")
+        .arg(root)
+        .arg("build")
+        .output()
+        .expect("failed to run make");
+    assert!(
+        output.status.success(),
+        "make build failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn bench_driver_smoke_run() {
+    if !docker_available("bench_driver_smoke_run") {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    build_release_binary(root);
+    ensure_test_image();
+    let dir = tempdir("bench");
+    let page = dir.join("BENCHMARKS.md");
+    let figures = dir.join("bench.json");
+
+    let output = Command::new("python3")
+        .arg(root.join("bench/run"))
+        .arg("--smoke")
+        .arg("--output")
+        .arg(&page)
+        .arg("--json")
+        .arg(&figures)
+        .output()
+        .expect("failed to start python3 bench/run");
+    assert!(
+        output.status.success(),
+        "bench/run --smoke failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let text = std::fs::read_to_string(&figures).expect("bench/run wrote no JSON figures");
+    let results: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for tool in ["dehandler", "baseline"] {
+        let sequential = &results[tool]["sequential"];
+        assert_eq!(sequential["count"], 3, "{tool} sequential: {sequential}");
+        assert!(
+            sequential["median_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+            "{tool} sequential: {sequential}"
+        );
+        assert_eq!(
+            sequential["missing_changes"],
+            serde_json::json!([]),
+            "{tool} sequential: {sequential}"
+        );
+
+        let burst = &results[tool]["burst"];
+        assert_eq!(burst["configured"], 3, "{tool} burst: {burst}");
+        assert!(
+            burst["last_start_to_last_done_ms"].is_number(),
+            "{tool} burst: {burst}"
+        );
+        assert_eq!(
+            burst["missing_changes"],
+            serde_json::json!([]),
+            "{tool} burst: {burst}"
+        );
+        assert_eq!(burst["host_routes_removed"], true, "{tool} burst: {burst}");
+    }
+    let footprint = &results["footprint"];
+    assert!(
+        footprint["rss_kib_idle"]
+            .as_u64()
+            .is_some_and(|kib| kib > 0),
+        "footprint: {footprint}"
+    );
+
+    let page = std::fs::read_to_string(&page).expect("bench/run wrote no page");
+    assert!(page.contains("| sequential latency, median |"), "{page}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
