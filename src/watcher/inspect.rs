@@ -154,9 +154,16 @@ impl Inspector {
         }
     }
 
-    /// Opens the container's network namespace, then confirms with a second inspect that the
-    /// PID still belongs to the same start: between the first inspect and the open, the
-    /// container may have exited and its PID gone to another process.
+    /// Opens the container's network namespace, then confirms that the PID still belongs to
+    /// the container: between the inspect and the open, the container may have exited and its
+    /// PID gone to another process.
+    ///
+    /// The confirmation reads `/proc/<pid>/cgroup`, which names the container id under
+    /// Docker's cgroupfs and systemd cgroup drivers. Only when it does not is the container
+    /// inspected a second time, which costs an Engine API round trip. A restart of the same
+    /// container that got the very same PID would pass the cgroup check; the kernel hands
+    /// out PIDs in increasing order, so that takes a wrap of the PID space between the
+    /// inspect and the open.
     async fn open_namespace(
         &self,
         docker: &Docker,
@@ -172,6 +179,9 @@ impl Inspector {
                 return None;
             }
         };
+        if process_in_container_cgroup(pid, id) {
+            return Some(namespace);
+        }
         let confirmed = docker
             .inspect_container(id, None::<InspectContainerOptions>)
             .await
@@ -296,6 +306,14 @@ impl Inspector {
             .insert(network_id.to_string(), bridge.clone());
         bridge
     }
+}
+
+/// Returns true when the process's cgroup path names the container id.
+fn process_in_container_cgroup(pid: i64, id: &str) -> bool {
+    id.len() == 64
+        && std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+            .map(|cgroup| cgroup.contains(id))
+            .unwrap_or(false)
 }
 
 /// Returns the PID and start time of a running container.
