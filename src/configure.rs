@@ -287,8 +287,7 @@ impl Configurator {
     ) -> Result<bool, JournalError> {
         let label = plan.key.as_str();
         if plan.kind.on_host()
-            && let Request::Route(route) = request
-            && let Err(reason) = self.host_routes.check(route, &target.networks)
+            && let Err(reason) = self.host_routes.check_request(request, &target.networks)
         {
             tracing::error!(
                 label,

@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use crate::iproute::{RouteRequest, RouteType, RouteVerb};
+use crate::iproute::{Request, RouteRequest, RouteType, RouteVerb};
 use crate::labels::LabelKind;
 
 /// Which host routes a container's `host-route` label may change (`HOST_ROUTES`).
@@ -62,6 +62,25 @@ impl HostRoutePolicy {
             HostRoutePolicy::Any => Ok(()),
             HostRoutePolicy::Off => Err("host routes are turned off (HOST_ROUTES=off)".into()),
             HostRoutePolicy::Container => check_container_route(route, container),
+        }
+    }
+
+    /// Checks any request of a host-route label: a route is checked as [`Self::check`] does,
+    /// and a flush, which could delete routes of the host and of other containers, is
+    /// allowed only with `HOST_ROUTES=any`.
+    pub fn check_request(
+        self,
+        request: &Request,
+        container: &ContainerNetworks,
+    ) -> Result<(), String> {
+        match (self, request) {
+            (HostRoutePolicy::Any, _) => Ok(()),
+            (_, Request::Route(route)) => self.check(route, container),
+            (HostRoutePolicy::Off, _) => Err("host routes are turned off (HOST_ROUTES=off)".into()),
+            (HostRoutePolicy::Container, _) => Err(format!(
+                "HOST_ROUTES=container allows only route add, change, replace, append, prepend and delete, not {} flush",
+                request.object()
+            )),
         }
     }
 }
@@ -199,6 +218,33 @@ mod tests {
                 .unwrap_err();
             assert!(error.contains(reason), "{tail}: {error}");
         }
+    }
+
+    #[test]
+    fn flush_on_host_needs_any() {
+        let flush = parse_segment(Object::Route, "flush table main").unwrap();
+        let container_error = HostRoutePolicy::Container
+            .check_request(&flush, &container())
+            .unwrap_err();
+        assert!(
+            container_error.contains("not route flush"),
+            "{container_error}"
+        );
+        assert!(
+            HostRoutePolicy::Off
+                .check_request(&flush, &container())
+                .is_err()
+        );
+        assert_eq!(
+            HostRoutePolicy::Any.check_request(&flush, &container()),
+            Ok(())
+        );
+
+        let allowed = parse_segment(Object::Route, "add 198.19.0.0/24 via 198.18.0.2").unwrap();
+        assert_eq!(
+            HostRoutePolicy::Container.check_request(&allowed, &container()),
+            Ok(())
+        );
     }
 
     #[test]
