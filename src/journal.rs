@@ -7,10 +7,11 @@
 //! killed, which is the failure the journal guards against, but not a host crash, after which
 //! every container starts anew anyway. A torn last line is ignored when the file is read.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -119,6 +120,9 @@ impl StartRecord {
 #[derive(Debug, Clone)]
 pub struct Journal {
     dir: PathBuf,
+    /// Files of the starts being applied, kept open from `begin` to `done`, so that a start's
+    /// steps do not each open and close the file. Shared by the clones of the journal.
+    open_files: Arc<Mutex<HashMap<String, File>>>,
 }
 
 impl Journal {
@@ -129,7 +133,10 @@ impl Journal {
             path: dir.clone(),
             source,
         })?;
-        Ok(Journal { dir })
+        Ok(Journal {
+            dir,
+            open_files: Arc::default(),
+        })
     }
 
     fn path(&self, id: &str) -> Result<PathBuf, JournalError> {
@@ -196,29 +203,50 @@ impl Journal {
             name: name.to_string(),
             pid,
         };
-        let file = File::create(&path).map_err(|source| JournalError::Write {
+        let mut file = File::create(&path).map_err(|source| JournalError::Write {
             path: path.clone(),
             source,
         })?;
-        write_entry(file, &path, &entry)
+        write_entry(&mut file, &path, &entry)?;
+        self.open_files
+            .lock()
+            .expect("journal files poisoned")
+            .insert(id.to_string(), file);
+        Ok(())
     }
 
-    /// Appends an entry to a container's record.
+    /// Appends an entry to a container's record. `Done` and `Died` close the file that
+    /// `begin` left open.
     pub fn append(&self, id: &str, entry: &Entry) -> Result<(), JournalError> {
         let path = self.path(id)?;
-        let file = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(|source| JournalError::Write {
-                path: path.clone(),
-                source,
-            })?;
-        write_entry(file, &path, entry)
+        let mut open_files = self.open_files.lock().expect("journal files poisoned");
+        let closes = matches!(entry, Entry::Done { .. } | Entry::Died { .. });
+        let result = match open_files.get_mut(id) {
+            Some(file) => write_entry(file, &path, entry),
+            None => {
+                let mut file = OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .map_err(|source| JournalError::Write {
+                        path: path.clone(),
+                        source,
+                    })?;
+                write_entry(&mut file, &path, entry)
+            }
+        };
+        if closes {
+            open_files.remove(id);
+        }
+        result
     }
 
     /// Deletes a container's record, once the container is removed.
     pub fn remove(&self, id: &str) -> Result<(), JournalError> {
         let path = self.path(id)?;
+        self.open_files
+            .lock()
+            .expect("journal files poisoned")
+            .remove(id);
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -237,7 +265,7 @@ pub fn now_nanos() -> u64 {
 
 /// Writes one entry as one line with a single `write`, so a kill leaves no half line behind
 /// a complete one.
-fn write_entry(mut file: File, path: &Path, entry: &Entry) -> Result<(), JournalError> {
+fn write_entry(file: &mut File, path: &Path, entry: &Entry) -> Result<(), JournalError> {
     let mut line = serde_json::to_vec(entry).expect("journal entries always serialize");
     line.push(b'\n');
     file.write_all(&line).map_err(|source| JournalError::Write {
