@@ -2,7 +2,7 @@
 //!
 //! Order for a start: address, route and rule in the container's network namespace,
 //! host-route in the host's, then `start.<name>`. A label that does not parse is rejected
-//! whole and logged once; the segments of the labels that parse are applied one by one, and a
+//! whole and logged once. The segments of the labels that parse are applied one by one. A
 //! kernel error on one is logged and does not stop the next, as the original bash service
 //! behaved. Every step is written to the journal as it is carried out, so a start is applied
 //! once even when dehandler is killed and restarted in the middle of it.
@@ -31,7 +31,7 @@ pub struct Target {
     pub name: String,
     /// The host PID of the container's first process.
     pub pid: i64,
-    /// `State.StartedAt`, which tells one start of the container from the next.
+    /// `State.StartedAt`, which distinguishes one start of the container from the next.
     pub started_at: String,
     /// The labels to apply: those inherited unchanged from the image are already removed
     /// unless image labels are trusted.

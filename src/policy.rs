@@ -56,7 +56,7 @@ pub struct ContainerNetworks {
 }
 
 impl HostRoutePolicy {
-    /// Checks a host route against the policy; the error says why it is not allowed.
+    /// Checks a host route against the policy. The error gives the reason it is not allowed.
     pub fn check(self, route: &RouteRequest, container: &ContainerNetworks) -> Result<(), String> {
         match self {
             HostRoutePolicy::Any => Ok(()),

@@ -2,7 +2,7 @@
 //! socket, data root and exec root, so that the machine's daemon is never restarted.
 //!
 //! The private dockerd and `dehandler serve` run in a network namespace that the test makes,
-//! which stands in for the host: dockerd changes the links of the namespace it runs in (one
+//! which serves as the host: dockerd changes the links of the namespace it runs in (one
 //! that runs beside the machine's daemon was seen to delete the host's docker0), and the host
 //! routes the test asks for stay in that namespace. Each test prints its own figures.
 
@@ -22,7 +22,7 @@ const CONTAINERS: usize = 20;
 struct PrivateDaemon {
     dir: PathBuf,
     socket: String,
-    /// The network namespace that stands in for the host.
+    /// The network namespace that serves as the host.
     netns: String,
     /// The default bridge of the private daemon, made by the test.
     bridge: String,
@@ -324,14 +324,14 @@ fn dockerd_restart_reconfigures_restarted_containers() {
             configured += 1;
         }
     }
-    let most_runs = scene.counts.iter().map(|c| runs(c)).max().unwrap_or(0);
+    let max_runs = scene.counts.iter().map(|c| runs(c)).max().unwrap_or(0);
     println!(
-        "dockerd restarted without live-restore: up after {:.1} s; {configured}/{CONTAINERS} restarted containers configured {:.1} s after the restart began; most start script runs of one container: {most_runs}",
+        "dockerd restarted without live-restore: up after {:.1} s; {configured}/{CONTAINERS} restarted containers configured {:.1} s after the restart began; most start script runs of one container: {max_runs}",
         daemon_up.as_secs_f64(),
         all_configured.as_secs_f64()
     );
     assert_eq!(configured, CONTAINERS);
-    assert_eq!(most_runs, 2, "a start was applied twice");
+    assert_eq!(max_runs, 2, "a start was applied twice");
     assert!(
         scene.server.log().contains("Engine API event stream"),
         "{}",
@@ -408,19 +408,16 @@ fn dockerd_restart_with_live_restore_keeps_state() {
             kept += 1;
         }
     }
-    let most_runs = scene.counts.iter().map(|c| runs(c)).max().unwrap_or(0);
+    let max_runs = scene.counts.iter().map(|c| runs(c)).max().unwrap_or(0);
     println!(
-        "dockerd restarted with live-restore: {kept}/{CONTAINERS} containers kept running and configured, most start script runs of one container: {most_runs}; the killed container's host route was gone {:.1} s after the restart began",
+        "dockerd restarted with live-restore: {kept}/{CONTAINERS} containers kept running and configured, most start script runs of one container: {max_runs}; the killed container's host route was gone {:.1} s after the restart began",
         route_gone.as_secs_f64()
     );
     assert_eq!(kept, CONTAINERS);
-    assert_eq!(
-        most_runs, 1,
-        "a start was applied again after the reconnect"
-    );
+    assert_eq!(max_runs, 1, "a start was applied again after the reconnect");
 }
 
-/// Returns the routes to a destination in the namespace that stands in for the host.
+/// Returns the routes to a destination in the namespace that serves as the host.
 fn host_routes(netns: &str, destination: &str) -> Vec<serde_json::Value> {
     let text = run_ok("ip", &["-n", netns, "-j", "route", "show", destination]);
     let routes: serde_json::Value =

@@ -161,8 +161,8 @@ impl Inspector {
     /// The confirmation reads `/proc/<pid>/cgroup`, which names the container id under
     /// Docker's cgroupfs and systemd cgroup drivers. Only when it does not is the container
     /// inspected a second time, which costs an Engine API round trip. A restart of the same
-    /// container that got the very same PID would pass the cgroup check; the kernel hands
-    /// out PIDs in increasing order, so that takes a wrap of the PID space between the
+    /// container that got the very same PID would pass the cgroup check. The kernel hands
+    /// out PIDs in increasing order, so that needs a wrap of the PID space between the
     /// inspect and the open.
     async fn open_namespace(
         &self,
