@@ -4,7 +4,7 @@
 
 #![no_main]
 
-use dehandler::iproute::{Object, Request, lint_value, parse_segment, parse_value};
+use dehandler::iproute::{Object, lint_value, parse_segment, parse_value};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,11 +17,7 @@ fuzz_target!(|data: &[u8]| {
             continue;
         };
         for request in requests {
-            let tail = match &request {
-                Request::Address(r) => r.to_string(),
-                Request::Route(r) => r.to_string(),
-                Request::Rule(r) => r.to_string(),
-            };
+            let tail = request.tail();
             let again = parse_segment(object, &tail)
                 .unwrap_or_else(|e| panic!("{object} {value:?} printed as {tail:?}: {e}"));
             assert_eq!(again, request, "{object} {value:?} printed as {tail:?}");
