@@ -178,6 +178,12 @@ impl Configurator {
         self.status
             .begin(&target.id, &target.name, &target.started_at);
 
+        for key in labels::unknown_keys(&target.labels, &self.label_prefix) {
+            tracing::warn!(
+                label = key,
+                "label ignored: not a dehandler label; the kinds are address, route, rule and host-route"
+            );
+        }
         let plans = self.valid_plans(target, &mut summary);
         let (host_plans, container_plans): (Vec<_>, Vec<_>) =
             plans.into_iter().partition(|plan| plan.kind.on_host());

@@ -126,6 +126,20 @@ pub fn has_any(labels: &HashMap<String, String>, prefix: &str) -> bool {
         .any(|kind| labels.contains_key(&kind.key(prefix)))
 }
 
+/// Returns the keys that start with the prefix and a dot but name no dehandler label, such as
+/// a mistyped `docker-events.routes`, sorted.
+pub fn unknown_keys<'a>(labels: &'a HashMap<String, String>, prefix: &str) -> Vec<&'a str> {
+    let known: Vec<String> = LabelKind::ALL.iter().map(|kind| kind.key(prefix)).collect();
+    let start = format!("{prefix}.");
+    let mut unknown: Vec<&str> = labels
+        .keys()
+        .filter(|key| key.starts_with(&start) && !known.contains(key))
+        .map(String::as_str)
+        .collect();
+    unknown.sort_unstable();
+    unknown
+}
+
 /// Parses every dehandler label present, in the order they are applied.
 ///
 /// Each label is parsed whole before anything is applied, so a label with a broken segment
@@ -234,6 +248,18 @@ mod tests {
             parse_label(Object::Route, many, limits),
             Err(LabelError::TooManySegments { count: 3, max: 2 })
         );
+    }
+
+    #[test]
+    fn unknown_keys_with_prefix_are_listed() {
+        let labels = labels(&[
+            ("x.route", "add default via 10.0.0.1"),
+            ("x.routes", "add default via 10.0.0.1"),
+            ("x.roue", "del default"),
+            ("xy.route", "del default"),
+            ("other", "x"),
+        ]);
+        assert_eq!(unknown_keys(&labels, "x"), ["x.roue", "x.routes"]);
     }
 
     #[test]

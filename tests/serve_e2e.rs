@@ -95,6 +95,8 @@ fn serve_rejects_broken_label_and_applies_others() {
     let rule = format!(
         "{prefix}.rule=add goto 1 priority 5000; add from 198.18.{octet}.60 table 100 priority 5001"
     );
+    // A mistyped key is not applied, and the log says so.
+    let mistyped = format!("{prefix}.routes=add 10.11.0.0/16 via 198.18.{octet}.1");
     docker(&[
         "run",
         "-d",
@@ -108,6 +110,8 @@ fn serve_rejects_broken_label_and_applies_others() {
         &route,
         "--label",
         &rule,
+        "--label",
+        &mistyped,
         image,
         "sleep",
         "600",
@@ -149,4 +153,16 @@ fn serve_rejects_broken_label_and_applies_others() {
             "the error lacks {part:?}: {error_line}"
         );
     }
+
+    let warning = log
+        .lines()
+        .find(|line| line.contains("not a dehandler label"))
+        .unwrap_or_else(|| panic!("no warning for the mistyped key:\n{log}"));
+    assert!(warning.contains(&format!("{prefix}.routes")), "{warning}");
+    let routes = ip_json_in(&pid, &["route", "show", "10.11.0.0/16"]);
+    assert_eq!(
+        routes,
+        serde_json::json!([]),
+        "the mistyped label was applied"
+    );
 }
