@@ -502,7 +502,12 @@ pub fn build_plugin_dir() -> &'static Path {
             "make plugin failed:\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let copy = tempdir("plugin");
+        // Under cargo's scratch directory for integration tests, not /tmp: the copy lives as
+        // long as the test process, so nothing removes it.
+        let copy =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("plugin-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&copy);
+        std::fs::create_dir_all(&copy).unwrap();
         run_ok(
             "cp",
             &[
