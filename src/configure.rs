@@ -42,7 +42,7 @@ pub struct Target {
     pub networks: ContainerNetworks,
 }
 
-/// What one container start came to, for logs and tests.
+/// The outcome of one container start, for logs and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
     /// True when the journal shows this start was applied already, so nothing ran.
@@ -544,7 +544,7 @@ impl Configurator {
         };
         for route in &record.host_routes {
             let Some(request) = deletion_of(route) else {
-                tracing::error!(container = %record.name, "journal holds an invalid host route {route:?}");
+                tracing::error!(container = %record.name, "invalid host route {route:?} in the journal; it is not deleted");
                 continue;
             };
             match netlink::apply(&handle, &request).await {

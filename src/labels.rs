@@ -83,7 +83,7 @@ impl Default for Limits {
     }
 }
 
-/// Why a label is rejected whole.
+/// The reason a label is rejected whole.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum LabelError {
     #[error("{0}")]

@@ -1,4 +1,4 @@
-//! What a label may do, as the host's owner set it: host routes and labels from images.
+//! The host owner's limits on labels: host routes and labels inherited from images.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -8,7 +8,7 @@ use std::str::FromStr;
 use crate::iproute::{Request, RouteRequest, RouteType, RouteVerb};
 use crate::labels::LabelKind;
 
-/// Which host routes a container's `host-route` label may change (`HOST_ROUTES`).
+/// The set of host routes a container's `host-route` label may change (`HOST_ROUTES`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HostRoutePolicy {
     /// No host routes at all.

@@ -79,7 +79,7 @@ pub struct ScriptContext {
 pub struct ScriptRunner {
     /// The scripts directory as a host path: what the script is executed as.
     dir: PathBuf,
-    /// The prefix under which this process sees the host's files: `/proc/<parent pid>/root`,
+    /// The prefix under which this process reaches the host's files: `/proc/<parent pid>/root`,
     /// or `/` when dehandler already runs in the host's mount namespace.
     host_root: PathBuf,
     /// The host's mount namespace, when it differs from dehandler's own.
@@ -236,7 +236,7 @@ fn script_environment(
     environment
 }
 
-/// Checks that a script file may run; the error says why not.
+/// Checks that a script file may run. The error gives the reason it may not.
 fn check_script_file(metadata: &std::fs::Metadata) -> Result<(), &'static str> {
     let mode = metadata.permissions().mode();
     if !metadata.file_type().is_file() {

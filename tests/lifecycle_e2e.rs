@@ -153,7 +153,7 @@ fn host_route_not_owned_is_kept() {
     let (net, octet) = network(&mut cleanup);
     let ip = format!("198.18.{octet}.20");
     let destination = format!("198.19.{octet}.20/32");
-    // The route exists before the container asks for it, so dehandler does not own it.
+    // The route exists before the container requests it, so dehandler does not own it.
     run_ok("ip", &["route", "add", &destination, "dev", "lo"]);
     let to_remove = destination.clone();
     cleanup.push(format!("ip route del {destination}"), move || {

@@ -85,8 +85,8 @@ fn serve_rejects_broken_label_and_applies_others() {
     docker(&["network", "create", "--subnet", &subnet, &network]);
     cleanup.command("docker", &["network", "rm", &network]);
 
-    // The route label's second segment is broken, so none of its segments apply; the
-    // address label is fine and applies; the rule label's kernel error on its first segment
+    // The route label's second segment is broken, so none of its segments apply. The
+    // address label is fine and applies. The rule label's kernel error on its first segment
     // does not stop its second.
     let address = format!("{prefix}.address=add 198.18.{octet}.60/24 dev eth0");
     let route = format!(
@@ -95,7 +95,7 @@ fn serve_rejects_broken_label_and_applies_others() {
     let rule = format!(
         "{prefix}.rule=add goto 1 priority 5000; add from 198.18.{octet}.60 table 100 priority 5001"
     );
-    // A mistyped key is not applied, and the log says so.
+    // A mistyped key is not applied, and the log warns about it.
     let mistyped = format!("{prefix}.routes=add 10.11.0.0/16 via 198.18.{octet}.1");
     docker(&[
         "run",

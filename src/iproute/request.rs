@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 pub use super::prefix::PrefixWord;
 use super::{Family, Prefix};
 
-/// Route table numbers that iproute2 knows by name.
+/// Route table numbers that iproute2 names without a configuration file.
 pub const TABLE_UNSPEC: u32 = 0;
 pub const TABLE_DEFAULT: u32 = 253;
 pub const TABLE_MAIN: u32 = 254;

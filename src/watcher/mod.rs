@@ -1,7 +1,7 @@
 //! Follows the Engine API: a sweep of the containers, then their events.
 //!
 //! The watcher records a `since` time before each sweep, so a container that starts during
-//! the sweep is seen by the sweep, by the event stream, or by both; the journal makes sure a
+//! the sweep is seen by the sweep, by the event stream, or by both. The journal makes sure a
 //! start is applied once. When the stream ends or fails (a daemon restart, for one), the
 //! watcher reconnects with backoff and sweeps again. The sweep also finishes what events were
 //! missed while dehandler was down: host routes of containers that stopped are deleted and
@@ -258,7 +258,7 @@ pub async fn connect(endpoint: &str) -> Result<Docker, WatchError> {
     let docker =
         Docker::connect_with_unix(endpoint, API_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
             .map_err(connect_error)?;
-    // bollard asks for its newest API version by default; an older daemon rejects it.
+    // bollard requests its newest API version by default, which an older daemon rejects.
     let docker = docker.negotiate_version().await.map_err(connect_error)?;
     let version = docker.client_version();
     tracing::info!(
