@@ -15,10 +15,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bollard::Docker;
 use bollard::models::{EventMessage, EventMessageTypeEnum};
 use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
+use bollard::{BollardRequest, Docker};
 use futures_util::StreamExt;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use hyperlocal::UnixConnector;
 use thiserror::Error;
 
 use crate::configure::Configurator;
@@ -255,9 +258,7 @@ pub async fn connect(endpoint: &str) -> Result<Docker, WatchError> {
         endpoint: endpoint.to_string(),
         source,
     };
-    let docker =
-        Docker::connect_with_unix(endpoint, API_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
-            .map_err(connect_error)?;
+    let docker = pooled_unix_client(endpoint).map_err(connect_error)?;
     // bollard requests its newest API version by default, which an older daemon rejects.
     let docker = docker.negotiate_version().await.map_err(connect_error)?;
     let version = docker.client_version();
@@ -267,6 +268,30 @@ pub async fn connect(endpoint: &str) -> Result<Docker, WatchError> {
         "connected to the Engine API"
     );
     Ok(docker)
+}
+
+/// Returns an Engine API client on a unix socket that keeps idle connections open for the
+/// next request.
+///
+/// bollard's own unix client opens a connection for every request and closes it after the
+/// response, so each container start would also pay for a `socket`, a `connect` and
+/// dockerd's accept before its inspect.
+fn pooled_unix_client(endpoint: &str) -> Result<Docker, bollard::errors::Error> {
+    let path = endpoint.strip_prefix("unix://").unwrap_or(endpoint);
+    let client = Client::builder(TokioExecutor::new()).build(UnixConnector);
+    let transport = move |request: BollardRequest| {
+        let response = client.request(request);
+        async move { response.await.map_err(bollard::errors::Error::from) }
+    };
+    // hyperlocal's connector takes the socket path from the URI's host, hex-encoded.
+    let uri: hyper::Uri = hyperlocal::Uri::new(path, "/").into();
+    let host = uri.host().unwrap_or_default();
+    Docker::connect_with_custom_transport(
+        transport,
+        Some(format!("unix://{host}")),
+        API_TIMEOUT_SECS,
+        bollard::API_DEFAULT_VERSION,
+    )
 }
 
 /// Returns the container start that a `start` event's attributes report.
@@ -288,4 +313,92 @@ fn unix_time_now() -> String {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     format!("{}.{:09}", now.as_secs(), now.subsec_nanos())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use bollard::query_parameters::InspectContainerOptions;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::UnixListener;
+
+    use super::*;
+
+    /// Serves HTTP/1.1 with keep-alive on a unix socket: `/version` returns API 1.41 and every
+    /// other path a container inspect. Returns the number of connections accepted so far.
+    fn serve_engine_api(listener: UnixListener) -> Arc<AtomicUsize> {
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buffer = [0u8; 4096];
+                    loop {
+                        let Ok(read) = stream.read(&mut buffer).await else {
+                            return;
+                        };
+                        if read == 0 {
+                            return;
+                        }
+                        request.extend_from_slice(&buffer[..read]);
+                        let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
+                            continue;
+                        };
+                        let head = String::from_utf8_lossy(&request[..end]).to_string();
+                        request.drain(..end + 4);
+                        let body = if head.contains(" /version ") {
+                            r#"{"ApiVersion":"1.41","Version":"20.10.24"}"#
+                        } else {
+                            r#"{"Id":"c0ffee","State":{"Running":true,"Pid":4242}}"#
+                        };
+                        let response = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if stream.write_all(response.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        accepted
+    }
+
+    #[tokio::test]
+    async fn requests_share_one_engine_api_connection() {
+        let dir = std::env::temp_dir().join(format!("dehandler-pool-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let socket = dir.join("docker.sock");
+        let _ = std::fs::remove_file(&socket);
+        let accepted = serve_engine_api(UnixListener::bind(&socket).unwrap());
+
+        let endpoint = format!("unix://{}", socket.display());
+        let docker = connect(&endpoint).await.unwrap();
+        assert_eq!(docker.client_version().minor_version, 41);
+        for _ in 0..3 {
+            let inspect = docker
+                .inspect_container("c0ffee", None::<InspectContainerOptions>)
+                .await
+                .unwrap();
+            assert_eq!(inspect.state.and_then(|state| state.pid), Some(4242));
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn missing_socket_error_names_endpoint() {
+        let endpoint = format!(
+            "unix://{}/dehandler-no-such-dir-{}/docker.sock",
+            std::env::temp_dir().display(),
+            std::process::id()
+        );
+        let error = connect(&endpoint).await.unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains(&endpoint), "{message}");
+    }
 }
