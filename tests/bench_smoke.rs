@@ -80,6 +80,12 @@ fn bench_driver_smoke_run() {
         );
         assert_eq!(burst["host_routes_removed"], true, "{tool} burst: {burst}");
     }
+    let probe = &results["inspect"]["sequential"];
+    assert_eq!(probe["count"], 3, "Engine API probe: {probe}");
+    assert!(
+        probe["median_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+        "Engine API probe: {probe}"
+    );
     let footprint = &results["footprint"];
     assert!(
         footprint["rss_kib_idle"]
@@ -90,5 +96,6 @@ fn bench_driver_smoke_run() {
 
     let page = std::fs::read_to_string(&page).expect("bench/run wrote no page");
     assert!(page.contains("| sequential latency, median |"), "{page}");
+    assert!(page.contains("| Engine API floor:"), "{page}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
