@@ -85,7 +85,7 @@ fn init_logging(level: &str) {
 
 // One thread runs every task: a container start is mostly waiting on the Engine API and
 // netlink. With worker threads, replies woke other threads, and in a burst of starts that
-// took about a third of the plugin's CPU time.
+// took about a quarter of the plugin's CPU time.
 #[tokio::main(flavor = "current_thread")]
 async fn serve(settings: Settings) -> ExitCode {
     init_logging(&settings.log_level);
