@@ -2,14 +2,20 @@
 //! host routes each container owns.
 //!
 //! Each container has one file, `<state dir>/containers/<id>.jsonl`, of JSON lines appended
-//! as work is done. A new start of the container truncates the file and writes a `begin` line.
+//! as work is done. A new start of the container appends a `begin` line, and the record is
+//! read from the last one. The file is emptied first only when it has grown past
+//! [`COMPACT_BYTES`]: truncating a file on every start cost more than the rest of the start's
+//! journal writes together.
+//!
 //! Lines are appended with one `write` each and without fsync: they survive the process being
 //! killed, which is the failure the journal guards against, but not a host crash, after which
-//! every container starts anew anyway. A torn last line is ignored when the file is read.
+//! every container starts anew anyway. A torn last line is ignored when the file is read, and
+//! completed with a newline before the next line is appended to the file.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -28,6 +34,13 @@ pub enum JournalError {
     #[error("invalid container id {id:?} for a journal file name")]
     InvalidId { id: String },
 }
+
+/// The size from which a new start empties its container's file instead of appending to it.
+/// A start with 10 changes, its stop included, writes about 500 bytes, so about 30 starts fit.
+pub const COMPACT_BYTES: u64 = 16 * 1024;
+
+/// The start of a `begin` line, as [`write_entry`] writes it.
+const BEGIN_LINE: &str = "{\"begin\":";
 
 /// One line of a container's journal file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,7 +172,12 @@ impl Journal {
             id: id.to_string(),
             ..StartRecord::default()
         };
-        for line in text.lines() {
+        // Lines before the last `begin` belong to earlier starts, which it replaces.
+        let latest = match text.rfind(&format!("\n{BEGIN_LINE}")) {
+            Some(newline) => &text[newline + 1..],
+            None => &text,
+        };
+        for line in latest.lines() {
             match serde_json::from_str::<Entry>(line) {
                 Ok(entry) => record.apply(entry),
                 // A line torn by a kill mid-write can only be the last; skip it.
@@ -189,7 +207,8 @@ impl Journal {
         Ok(ids)
     }
 
-    /// Starts a new record for a container start, replacing the file of its earlier start.
+    /// Starts a new record for a container start, which replaces the record of its earlier
+    /// start.
     pub fn begin(
         &self,
         id: &str,
@@ -203,10 +222,7 @@ impl Journal {
             name: name.to_string(),
             pid,
         };
-        let mut file = File::create(&path).map_err(|source| JournalError::Write {
-            path: path.clone(),
-            source,
-        })?;
+        let mut file = open_for_append(&path, true)?;
         write_entry(&mut file, &path, &entry)?;
         self.open_files
             .lock()
@@ -224,13 +240,7 @@ impl Journal {
         let result = match open_files.get_mut(id) {
             Some(file) => write_entry(file, &path, entry),
             None => {
-                let mut file = OpenOptions::new()
-                    .append(true)
-                    .open(&path)
-                    .map_err(|source| JournalError::Write {
-                        path: path.clone(),
-                        source,
-                    })?;
+                let mut file = open_for_append(&path, false)?;
                 write_entry(&mut file, &path, entry)
             }
         };
@@ -261,6 +271,34 @@ pub fn now_nanos() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     u64::try_from(now.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Opens a journal file to append lines to it, creating it when `create` is set. A file past
+/// [`COMPACT_BYTES`] is emptied when `create` is set, and a torn last line, left by a kill
+/// in the middle of a write, is ended with a newline so that it does not swallow the next.
+fn open_for_append(path: &Path, create: bool) -> Result<File, JournalError> {
+    let write_error = |source| JournalError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(create)
+        .open(path)
+        .map_err(write_error)?;
+    let len = file.metadata().map_err(write_error)?.len();
+    if create && len > COMPACT_BYTES {
+        file.set_len(0).map_err(write_error)?;
+    } else if len > 0 {
+        let mut last = [0u8];
+        file.read_exact_at(&mut last, len - 1)
+            .map_err(write_error)?;
+        if last[0] != b'\n' {
+            file.write_all(b"\n").map_err(write_error)?;
+        }
+    }
+    Ok(file)
 }
 
 /// Writes one entry as one line with a single `write`, so a kill leaves no half line behind
@@ -338,7 +376,9 @@ mod tests {
         journal.begin("abc", "t2", "web", 43).unwrap();
         let record = journal.load("abc").unwrap().unwrap();
         assert_eq!(record.started_at, "t2");
+        assert_eq!(record.pid, 43);
         assert!(!record.done);
+        assert_eq!(record.done_at, None);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -360,6 +400,54 @@ mod tests {
         let record = journal.load("abc").unwrap().unwrap();
         assert!(record.steps.contains("rule:1"));
         assert_eq!(record.steps.len(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn line_after_torn_line_is_kept() {
+        let (journal, dir) = journal();
+        journal.begin("abc", "t1", "web", 42).unwrap();
+        let path = journal.path("abc").unwrap();
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"{\"step\":{\"st").unwrap();
+        // A new process has no open file and opens it again, as after a kill.
+        let restarted = Journal::open(dir.as_path()).unwrap();
+        let step = Entry::Step {
+            step: "rule:1".into(),
+        };
+        restarted.append("abc", &step).unwrap();
+        let record = restarted.load("abc").unwrap().unwrap();
+        assert_eq!(record.steps, BTreeSet::from(["rule:1".to_string()]));
+
+        file.write_all(b"{\"step\":{\"st").unwrap();
+        restarted.begin("abc", "t2", "web", 43).unwrap();
+        let record = restarted.load("abc").unwrap().unwrap();
+        assert_eq!((record.started_at.as_str(), record.pid), ("t2", 43));
+        assert!(record.steps.is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn begin_empties_a_file_past_the_compaction_size() {
+        let (journal, dir) = journal();
+        let path = journal.path("abc").unwrap();
+        let mut starts = 0;
+        while std::fs::metadata(&path).map_or(0, |m| m.len()) <= COMPACT_BYTES {
+            starts += 1;
+            journal
+                .begin("abc", &format!("t{starts}"), "web", starts)
+                .unwrap();
+            for n in 1..=10 {
+                let step = format!("route:{n}");
+                journal.append("abc", &Entry::Step { step }).unwrap();
+            }
+            journal.append("abc", &Entry::Done { at: 7 }).unwrap();
+        }
+        assert!(starts > 1, "one start filled the file");
+        journal.begin("abc", "last", "web", 0).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert_eq!(journal.load("abc").unwrap().unwrap().started_at, "last");
         std::fs::remove_dir_all(dir).unwrap();
     }
 
