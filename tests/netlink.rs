@@ -87,6 +87,28 @@ async fn namespace_connect_rejects_regular_file() {
 }
 
 #[tokio::test]
+async fn namespace_connect_returns_thread_home() {
+    let Some(ns) = TestNamespace::standard("namespace_connect_returns_thread_home") else {
+        return;
+    };
+    let own = namespace_inode("/proc/thread-self/ns/net");
+
+    let handle = ns.connect().await;
+
+    assert_eq!(namespace_inode("/proc/thread-self/ns/net"), own);
+    assert_ne!(namespace_inode(ns.path()), own);
+    // The socket belongs to the namespace: `host0-eth0` exists there and not on the host.
+    let mut links = handle.link().get().match_name("host0-eth0").execute();
+    let link = futures_util::TryStreamExt::try_next(&mut links).await;
+    assert!(matches!(link, Ok(Some(_))), "{link:?}");
+}
+
+/// Returns the inode of a network namespace file, which identifies the namespace.
+fn namespace_inode(path: impl AsRef<std::path::Path>) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).unwrap())
+}
+
+#[tokio::test]
 async fn connect_current_reads_host_links() {
     if !common::root_or_skip("connect_current_reads_host_links") {
         return;
