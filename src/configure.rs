@@ -14,7 +14,7 @@ use tracing::Instrument;
 use crate::iproute::{self, Object, Request, RouteVerb};
 use crate::journal::{self, Entry, Journal, JournalError, StartRecord};
 use crate::labels::{self, LabelKind, LabelPlan, Limits};
-use crate::netlink::{self, ApplyError, Outcome};
+use crate::netlink::{self, ApplyError, LinkCache, Outcome};
 use crate::netns::{self, Namespace};
 use crate::policy::{ContainerNetworks, HostRoutePolicy};
 use crate::scripts::{ScriptContext, ScriptEvent, ScriptRunner, short_id};
@@ -258,6 +258,7 @@ impl Configurator {
         done_steps: &BTreeSet<String>,
         summary: &mut Summary,
     ) -> Result<(), JournalError> {
+        let mut links = LinkCache::default();
         for plan in plans {
             let Ok(segments) = &plan.segments else {
                 continue;
@@ -268,7 +269,14 @@ impl Configurator {
                     continue;
                 }
                 let ok = self
-                    .apply_segment(handle, target, plan, segment.position, &segment.request)
+                    .apply_segment(
+                        handle,
+                        &mut links,
+                        target,
+                        plan,
+                        segment.position,
+                        &segment.request,
+                    )
                     .await?;
                 if ok {
                     summary.applied += 1;
@@ -286,6 +294,7 @@ impl Configurator {
     async fn apply_segment(
         &self,
         handle: &rtnetlink::Handle,
+        links: &mut LinkCache,
         target: &Target,
         plan: &LabelPlan,
         position: usize,
@@ -305,7 +314,7 @@ impl Configurator {
             return Ok(false);
         }
 
-        match netlink::apply(handle, request).await {
+        match netlink::apply_cached(handle, links, request).await {
             Ok(outcome) => {
                 let note = match outcome {
                     Outcome::Applied => "",
@@ -465,13 +474,21 @@ impl Configurator {
                     continue;
                 }
             };
+            let mut links = LinkCache::default();
             for segment in pending {
                 let step = plan.step(segment.position);
                 // Resolved first: a retry that fails on the device again journals a new
                 // Pending entry after it.
                 self.journal.append(&target.id, &Entry::Resolved { step })?;
-                self.apply_segment(&handle, target, &plan, segment.position, &segment.request)
-                    .await?;
+                self.apply_segment(
+                    &handle,
+                    &mut links,
+                    target,
+                    &plan,
+                    segment.position,
+                    &segment.request,
+                )
+                .await?;
             }
         }
         Ok(())

@@ -7,7 +7,7 @@
 mod common;
 
 use dehandler::iproute::{Family, Object, Request, parse_segment};
-use dehandler::netlink::{ApplyError, Outcome, apply};
+use dehandler::netlink::{ApplyError, LinkCache, Outcome, apply, apply_cached};
 use dehandler::netns::{Namespace, NetnsError};
 use nix::errno::Errno;
 use serde_json::{Value, json};
@@ -407,6 +407,53 @@ async fn address_missing_device() {
         error.to_string(),
         "ip address add 10.26.0.5/24 dev eth9: device \"eth9\" not found"
     );
+}
+
+#[tokio::test]
+async fn link_cache_reuses_found_device() {
+    let Some(ns) = TestNamespace::standard("link_cache_reuses_found_device") else {
+        return;
+    };
+    let handle = ns.connect().await;
+    let mut links = LinkCache::default();
+    let first = parse(Object::Address, "add 10.27.0.5/24 dev eth1");
+    let second = parse(Object::Address, "add 10.27.1.5/24 dev eth1");
+    apply_cached(&handle, &mut links, &first).await.unwrap();
+
+    // Renamed, the device is found only through the index the cache kept.
+    ns.ip(&["link", "set", "eth1", "down"]);
+    ns.ip(&["link", "set", "eth1", "name", "eth1x"]);
+    let cached = apply_cached(&handle, &mut links, &second).await;
+    let uncached = apply(&handle, &second).await;
+
+    assert_eq!(cached.unwrap(), Outcome::Applied);
+    assert!(ns.address("eth1x", "10.27.1.5").is_some());
+    assert!(
+        matches!(&uncached, Err(ApplyError::DeviceNotFound { name, .. }) if name == "eth1"),
+        "{uncached:?}"
+    );
+}
+
+#[tokio::test]
+async fn link_cache_looks_up_missing_device_again() {
+    let Some(ns) = TestNamespace::standard("link_cache_looks_up_missing_device_again") else {
+        return;
+    };
+    let handle = ns.connect().await;
+    let mut links = LinkCache::default();
+    let request = parse(Object::Address, "add 10.28.0.5/24 dev eth1y");
+    let missing = apply_cached(&handle, &mut links, &request).await;
+
+    ns.ip(&["link", "set", "eth1", "down"]);
+    ns.ip(&["link", "set", "eth1", "name", "eth1y"]);
+    let found = apply_cached(&handle, &mut links, &request).await;
+
+    assert!(
+        matches!(&missing, Err(ApplyError::DeviceNotFound { name, .. }) if name == "eth1y"),
+        "{missing:?}"
+    );
+    assert_eq!(found.unwrap(), Outcome::Applied);
+    assert!(ns.address("eth1y", "10.28.0.5").is_some());
 }
 
 // ---------------------------------------------------------------------------------------------

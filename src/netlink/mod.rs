@@ -34,19 +34,56 @@ pub enum Outcome {
     AlreadyAbsent,
 }
 
-/// Applies one request in the network namespace of `handle`.
+/// Interface indexes by device name in one network namespace, kept so that the requests that
+/// follow do not look the same device up again. Only devices that were found are kept: one
+/// that is missing may appear later, when a network is connected.
+#[derive(Debug, Default)]
+pub struct LinkCache {
+    indexes: HashMap<String, u32>,
+}
+
+impl LinkCache {
+    /// Returns the index of a device, looking it up with RTM_GETLINK the first time.
+    async fn index(
+        &mut self,
+        handle: &Handle,
+        request: &Request,
+        name: &str,
+    ) -> Result<u32, ApplyError> {
+        if let Some(index) = self.indexes.get(name) {
+            return Ok(*index);
+        }
+        let index = link_index(handle, request, name).await?;
+        self.indexes.insert(name.to_string(), index);
+        Ok(index)
+    }
+}
+
+/// Applies one request in the network namespace of `handle`, looking up every device it
+/// names. See [`apply_cached`].
+pub async fn apply(handle: &Handle, request: &Request) -> Result<Outcome, ApplyError> {
+    apply_cached(handle, &mut LinkCache::default(), request).await
+}
+
+/// Applies one request in the network namespace of `handle`. Devices named by `dev` are
+/// resolved through `links`, which must belong to the same namespace. A flush looks its
+/// devices up anew.
 ///
 /// An `add` of an address, route or rule that already exists returns
 /// [`Outcome::AlreadyPresent`], and a `delete` of a missing object returns
 /// [`Outcome::AlreadyAbsent`]. A flush returns [`Outcome::Applied`] when it deleted
 /// something, else [`Outcome::AlreadyAbsent`]. Every other kernel error is an [`ApplyError`].
-pub async fn apply(handle: &Handle, request: &Request) -> Result<Outcome, ApplyError> {
+pub async fn apply_cached(
+    handle: &Handle,
+    links: &mut LinkCache,
+    request: &Request,
+) -> Result<Outcome, ApplyError> {
     let message = match request {
         Request::Address(address) => {
-            let index = link_index(handle, request, &address.dev).await?;
+            let index = links.index(handle, request, &address.dev).await?;
             address::message(address, index)
         }
-        Request::Route(route) => route_message(handle, request, route).await?,
+        Request::Route(route) => route_message(handle, links, request, route).await?,
         // Rules carry device names (FRA_IIFNAME, FRA_OIFNAME), which may name devices that do
         // not exist yet.
         Request::Rule(rule) => rule::message(rule),
@@ -113,17 +150,14 @@ fn outcome_of_error(request: &Request, errno: Errno) -> Option<Outcome> {
 /// Resolves the devices of a route request and builds its netlink message.
 async fn route_message(
     handle: &Handle,
+    links: &mut LinkCache,
     request: &Request,
     route: &RouteRequest,
 ) -> Result<NetlinkMessage<RouteNetlinkMessage>, ApplyError> {
-    let mut indexes = HashMap::new();
     for name in route::device_names(route) {
-        if !indexes.contains_key(name) {
-            let index = link_index(handle, request, name).await?;
-            indexes.insert(name.to_string(), index);
-        }
+        links.index(handle, request, name).await?;
     }
-    Ok(route::message(route, &indexes))
+    Ok(route::message(route, &links.indexes))
 }
 
 /// Looks up the interface index of a device by name with RTM_GETLINK. The kernel also
