@@ -80,6 +80,19 @@ fn bench_driver_smoke_run() {
         );
         assert_eq!(burst["host_routes_removed"], true, "{tool} burst: {burst}");
     }
+    // The cgroup counter has nanosecond resolution, so even 3 starts register; clock ticks,
+    // the fallback, may not.
+    let burst = &results["dehandler"]["burst"];
+    if burst["cpu_source"] == "cgroup" {
+        assert!(
+            burst["cpu_ms_per_container"]
+                .as_f64()
+                .is_some_and(|ms| ms > 0.0),
+            "dehandler burst: {burst}"
+        );
+    } else {
+        assert_eq!(burst["cpu_source"], "ticks", "dehandler burst: {burst}");
+    }
     let probe = &results["inspect"]["sequential"];
     assert_eq!(probe["count"], 3, "Engine API probe: {probe}");
     assert!(
