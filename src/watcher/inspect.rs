@@ -5,16 +5,15 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-use bollard::Docker;
-use bollard::errors::Error as DockerError;
-use bollard::models::ContainerInspectResponse;
-use bollard::query_parameters::{InspectContainerOptions, InspectNetworkOptions};
+use bollard::query_parameters::InspectNetworkOptions;
 
 use crate::configure::{Configurator, Target};
 use crate::labels;
 use crate::netns::Namespace;
 use crate::policy::{self, ContainerNetworks};
 use crate::scripts::short_id;
+
+use super::engine::{ContainerInspect, Engine, InspectError};
 
 /// Engine API lookups, with caches of what never changes: image labels and bridge names.
 #[derive(Debug)]
@@ -42,16 +41,13 @@ impl Inspector {
     /// the rest.
     pub(super) async fn target(
         &self,
-        docker: &Docker,
+        engine: &Engine,
         configurator: &Configurator,
         id: &str,
         name: &str,
         mut labels: HashMap<String, String>,
     ) -> Option<Target> {
-        let inspect = match docker
-            .inspect_container(id, None::<InspectContainerOptions>)
-            .await
-        {
+        let inspect = match engine.inspect_container(id).await {
             Ok(inspect) => inspect,
             Err(error) => {
                 tracing::warn!(container = name, container_id = %short_id(id), "container not configured: inspect failed: {error}");
@@ -78,7 +74,7 @@ impl Inspector {
 
         if !self.trust_image_labels && labels::has_any(&labels, configurator.label_prefix()) {
             self.drop_image_labels(
-                docker,
+                engine,
                 &inspect,
                 name,
                 &mut labels,
@@ -91,11 +87,11 @@ impl Inspector {
         }
 
         let networks = self
-            .networks(docker, &inspect, configurator.has_host_routes(&labels))
+            .networks(engine, &inspect, configurator.has_host_routes(&labels))
             .await;
         let namespace = if configurator.needs_namespace(&labels) {
             Some(
-                self.open_namespace(docker, id, name, pid, &started_at)
+                self.open_namespace(engine, id, name, pid, &started_at)
                     .await?,
             )
         } else {
@@ -115,41 +111,28 @@ impl Inspector {
     /// Returns the target of a running container known by id alone.
     pub(super) async fn target_by_id(
         &self,
-        docker: &Docker,
+        engine: &Engine,
         configurator: &Configurator,
         id: &str,
     ) -> Option<Target> {
-        let inspect = docker
-            .inspect_container(id, None::<InspectContainerOptions>)
-            .await
-            .ok()?;
-        let name = inspect
-            .name
-            .as_deref()
-            .unwrap_or_default()
-            .trim_start_matches('/')
-            .to_string();
+        let inspect = engine.inspect_container(id).await.ok()?;
+        let name = inspect.name.trim_start_matches('/').to_string();
         let labels = inspect
             .config
             .and_then(|config| config.labels)
             .unwrap_or_default();
-        self.target(docker, configurator, id, &name, labels).await
+        self.target(engine, configurator, id, &name, labels).await
     }
 
     /// Returns `Some(exit code)` for a container that exists, `None` for one that was removed.
     pub(super) async fn exit_code(
         &self,
-        docker: &Docker,
+        engine: &Engine,
         id: &str,
-    ) -> Result<Option<Option<i64>>, DockerError> {
-        match docker
-            .inspect_container(id, None::<InspectContainerOptions>)
-            .await
-        {
+    ) -> Result<Option<Option<i64>>, InspectError> {
+        match engine.inspect_container(id).await {
             Ok(inspect) => Ok(Some(inspect.state.and_then(|state| state.exit_code))),
-            Err(DockerError::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(None),
+            Err(InspectError::NotFound) => Ok(None),
             Err(error) => Err(error),
         }
     }
@@ -166,7 +149,7 @@ impl Inspector {
     /// inspect and the open.
     async fn open_namespace(
         &self,
-        docker: &Docker,
+        engine: &Engine,
         id: &str,
         name: &str,
         pid: i64,
@@ -182,8 +165,8 @@ impl Inspector {
         if process_in_container_cgroup(pid, id) {
             return Some(namespace);
         }
-        let confirmed = docker
-            .inspect_container(id, None::<InspectContainerOptions>)
+        let confirmed = engine
+            .inspect_container(id)
             .await
             .ok()
             .and_then(|inspect| running_start(&inspect));
@@ -196,15 +179,16 @@ impl Inspector {
 
     async fn drop_image_labels(
         &self,
-        docker: &Docker,
-        inspect: &ContainerInspectResponse,
+        engine: &Engine,
+        inspect: &ContainerInspect,
         name: &str,
         labels: &mut HashMap<String, String>,
         prefix: &str,
     ) {
-        let Some(image) = inspect.image.clone() else {
+        if inspect.image.is_empty() {
             return;
-        };
+        }
+        let image = inspect.image.clone();
         let cached = self
             .image_labels
             .lock()
@@ -213,7 +197,7 @@ impl Inspector {
             .cloned();
         let image_labels = match cached {
             Some(image_labels) => image_labels,
-            None => match docker.inspect_image(&image).await {
+            None => match engine.docker.inspect_image(&image).await {
                 Ok(found) => {
                     let image_labels = found
                         .config
@@ -246,17 +230,19 @@ impl Inspector {
     /// Returns the container's addresses and, when `with_bridges`, its networks' host bridges.
     async fn networks(
         &self,
-        docker: &Docker,
-        inspect: &ContainerInspectResponse,
+        engine: &Engine,
+        inspect: &ContainerInspect,
         with_bridges: bool,
     ) -> ContainerNetworks {
         let mut networks = ContainerNetworks::default();
         let endpoints = inspect
             .network_settings
             .as_ref()
-            .and_then(|settings| settings.networks.clone())
-            .unwrap_or_default();
-        for endpoint in endpoints.values() {
+            .and_then(|settings| settings.networks.as_ref());
+        for endpoint in endpoints
+            .into_iter()
+            .flat_map(|endpoints| endpoints.values())
+        {
             for address in [&endpoint.ip_address, &endpoint.global_ipv6_address] {
                 if let Some(address) = address.as_deref().and_then(|a| a.parse::<IpAddr>().ok()) {
                     networks.addresses.push(address);
@@ -264,7 +250,7 @@ impl Inspector {
             }
             if with_bridges
                 && let Some(network_id) = &endpoint.network_id
-                && let Some(bridge) = self.bridge(docker, network_id).await
+                && let Some(bridge) = self.bridge(engine, network_id).await
             {
                 networks.bridges.push(bridge);
             }
@@ -274,7 +260,7 @@ impl Inspector {
 
     /// Returns the host bridge device of a bridge network: its `bridge.name` option, or
     /// `br-` and the first 12 digits of its id, which is how Docker names them.
-    async fn bridge(&self, docker: &Docker, network_id: &str) -> Option<String> {
+    async fn bridge(&self, engine: &Engine, network_id: &str) -> Option<String> {
         if let Some(bridge) = self
             .bridges
             .lock()
@@ -283,7 +269,8 @@ impl Inspector {
         {
             return bridge.clone();
         }
-        let network = match docker
+        let network = match engine
+            .docker
             .inspect_network(network_id, None::<InspectNetworkOptions>)
             .await
         {
@@ -310,18 +297,25 @@ impl Inspector {
 
 /// Returns true when the process's cgroup path names the container id.
 fn process_in_container_cgroup(pid: i64, id: &str) -> bool {
-    id.len() == 64
-        && std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
-            .map(|cgroup| cgroup.contains(id))
-            .unwrap_or(false)
+    if id.len() != 64 {
+        return false;
+    }
+    // /proc reports a size of 0, so `read_to_string` would start with a 32-byte read and
+    // double it; under cgroup v1 that is 7 reads of about 1 KB.
+    let mut cgroup = Vec::with_capacity(4096);
+    let read = std::fs::File::open(format!("/proc/{pid}/cgroup"))
+        .and_then(|mut file| std::io::Read::read_to_end(&mut file, &mut cgroup));
+    read.is_ok()
+        && cgroup
+            .windows(id.len())
+            .any(|window| window == id.as_bytes())
 }
 
 /// Returns the PID and start time of a running container.
-fn running_start(inspect: &ContainerInspectResponse) -> Option<(i64, String)> {
+fn running_start(inspect: &ContainerInspect) -> Option<(i64, String)> {
     let state = inspect.state.as_ref()?;
-    let pid = state.pid.filter(|pid| *pid > 0)?;
-    if state.running != Some(true) {
+    if !state.running || state.pid <= 0 {
         return None;
     }
-    Some((pid, state.started_at.clone().unwrap_or_default()))
+    Some((state.pid, state.started_at.clone()))
 }

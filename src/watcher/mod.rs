@@ -8,6 +8,7 @@
 //! the journals of removed containers dropped.
 
 mod backoff;
+mod engine;
 mod inspect;
 mod queue;
 
@@ -17,11 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bollard::models::{EventMessage, EventMessageTypeEnum};
 use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
-use bollard::{BollardRequest, Docker};
 use futures_util::StreamExt;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
-use hyperlocal::UnixConnector;
 use thiserror::Error;
 
 use crate::configure::Configurator;
@@ -30,10 +27,8 @@ use crate::scripts::short_id;
 pub use backoff::Backoff;
 pub use queue::ContainerQueue;
 
+use engine::Engine;
 use inspect::Inspector;
-
-/// How long an Engine API request may wait for its response headers, in seconds.
-const API_TIMEOUT_SECS: u64 = 30;
 
 /// A failure to talk to the Engine API.
 #[derive(Debug, Error)]
@@ -80,9 +75,9 @@ impl Watcher {
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
         loop {
             match connect(&self.endpoint).await {
-                Ok(docker) => {
+                Ok(engine) => {
                     backoff.reset();
-                    self.watch(&docker).await;
+                    self.watch(&engine).await;
                 }
                 Err(error) => tracing::warn!("{error}"),
             }
@@ -93,9 +88,9 @@ impl Watcher {
     }
 
     /// Sweeps, then follows events until the stream ends.
-    async fn watch(&self, docker: &Docker) {
+    async fn watch(&self, engine: &Engine) {
         let since = unix_time_now();
-        if let Err(error) = self.sweep(docker).await {
+        if let Err(error) = self.sweep(engine).await {
             tracing::warn!("{error}");
             return;
         }
@@ -108,10 +103,10 @@ impl Watcher {
             .since(&since)
             .filters(&filters)
             .build();
-        let mut events = docker.events(Some(options));
+        let mut events = engine.docker.events(Some(options));
         while let Some(event) = events.next().await {
             match event {
-                Ok(event) => self.handle_event(docker, &event),
+                Ok(event) => self.handle_event(engine, &event),
                 Err(error) => {
                     tracing::warn!(%error, "Engine API event stream failed");
                     return;
@@ -121,13 +116,13 @@ impl Watcher {
         tracing::warn!("Engine API event stream ended");
     }
 
-    fn handle_event(&self, docker: &Docker, event: &EventMessage) {
+    fn handle_event(&self, engine: &Engine, event: &EventMessage) {
         let Some(actor) = &event.actor else { return };
         let attributes = actor.attributes.clone().unwrap_or_default();
         match (event.typ, event.action.as_deref()) {
             (Some(EventMessageTypeEnum::CONTAINER), Some("start")) => {
                 let Some(id) = actor.id.clone() else { return };
-                self.dispatch_start(docker, start_notice(id, attributes));
+                self.dispatch_start(engine, start_notice(id, attributes));
             }
             (Some(EventMessageTypeEnum::CONTAINER), Some("die")) => {
                 let Some(id) = actor.id.clone() else { return };
@@ -150,15 +145,16 @@ impl Watcher {
                 let Some(id) = attributes.get("container").cloned() else {
                     return;
                 };
-                self.dispatch_connect(docker, id);
+                self.dispatch_connect(engine, id);
             }
             _ => {}
         }
     }
 
-    async fn sweep(&self, docker: &Docker) -> Result<(), WatchError> {
+    async fn sweep(&self, engine: &Engine) -> Result<(), WatchError> {
         let options = ListContainersOptionsBuilder::new().all(false).build();
-        let containers = docker
+        let containers = engine
+            .docker
             .list_containers(Some(options))
             .await
             .map_err(WatchError::List)?;
@@ -174,15 +170,15 @@ impl Watcher {
                 .map(|name| name.trim_start_matches('/').to_string())
                 .unwrap_or_default();
             let labels = container.labels.unwrap_or_default();
-            self.dispatch_start(docker, StartNotice { id, name, labels });
+            self.dispatch_start(engine, StartNotice { id, name, labels });
         }
-        self.sweep_journal(docker, &running);
+        self.sweep_journal(engine, &running);
         Ok(())
     }
 
     /// Finishes the stop work of containers that stopped or were removed while no event
     /// stream was open.
-    fn sweep_journal(&self, docker: &Docker, running: &HashSet<String>) {
+    fn sweep_journal(&self, engine: &Engine, running: &HashSet<String>) {
         let ids = match self.configurator.journal().ids() {
             Ok(ids) => ids,
             Err(error) => {
@@ -191,12 +187,12 @@ impl Watcher {
             }
         };
         for id in ids.into_iter().filter(|id| !running.contains(id)) {
-            let docker = docker.clone();
+            let engine = engine.clone();
             let configurator = Arc::clone(&self.configurator);
             let inspector = Arc::clone(&self.inspector);
             let key = id.clone();
             self.queue.push(&key, async move {
-                match inspector.exit_code(&docker, &id).await {
+                match inspector.exit_code(&engine, &id).await {
                     Ok(Some(exit_code)) => configurator.stop(&id, exit_code).await,
                     Ok(None) => configurator.forget(&id).await,
                     Err(error) => tracing::warn!(
@@ -209,19 +205,19 @@ impl Watcher {
     }
 
     /// Queues a container start behind that container's earlier work.
-    fn dispatch_start(&self, docker: &Docker, notice: StartNotice) {
+    fn dispatch_start(&self, engine: &Engine, notice: StartNotice) {
         if !self.configurator.wants(&notice.name, &notice.labels) {
             tracing::trace!(container = %notice.name, "no dehandler labels or script");
             return;
         }
-        let docker = docker.clone();
+        let engine = engine.clone();
         let configurator = Arc::clone(&self.configurator);
         let inspector = Arc::clone(&self.inspector);
         let key = notice.id.clone();
         self.queue.push(&key, async move {
             let target = inspector
                 .target(
-                    &docker,
+                    &engine,
                     &configurator,
                     &notice.id,
                     &notice.name,
@@ -235,8 +231,8 @@ impl Watcher {
     }
 
     /// Queues a retry of a container's pending segments after a network was connected.
-    fn dispatch_connect(&self, docker: &Docker, id: String) {
-        let docker = docker.clone();
+    fn dispatch_connect(&self, engine: &Engine, id: String) {
+        let engine = engine.clone();
         let configurator = Arc::clone(&self.configurator);
         let inspector = Arc::clone(&self.inspector);
         let key = id.clone();
@@ -245,7 +241,7 @@ impl Watcher {
                 Ok(Some(record)) if !record.pending.is_empty() => {}
                 _ => return,
             }
-            if let Some(target) = inspector.target_by_id(&docker, &configurator, &id).await {
+            if let Some(target) = inspector.target_by_id(&engine, &configurator, &id).await {
                 configurator.retry_pending(&target).await;
             }
         });
@@ -253,45 +249,21 @@ impl Watcher {
 }
 
 /// Connects to the Engine API and negotiates the API version.
-pub async fn connect(endpoint: &str) -> Result<Docker, WatchError> {
+async fn connect(endpoint: &str) -> Result<Engine, WatchError> {
     let connect_error = |source| WatchError::Connect {
         endpoint: endpoint.to_string(),
         source,
     };
-    let docker = pooled_unix_client(endpoint).map_err(connect_error)?;
+    let engine = Engine::new(endpoint).map_err(connect_error)?;
     // bollard requests its newest API version by default, which an older daemon rejects.
-    let docker = docker.negotiate_version().await.map_err(connect_error)?;
-    let version = docker.client_version();
+    let engine = engine.negotiate_version().await.map_err(connect_error)?;
+    let version = engine.docker.client_version();
     tracing::info!(
         endpoint,
         api_version = %format!("{}.{}", version.major_version, version.minor_version),
         "connected to the Engine API"
     );
-    Ok(docker)
-}
-
-/// Returns an Engine API client on a unix socket that keeps idle connections open for the
-/// next request.
-///
-/// bollard's own unix client opens a connection for every request and closes it after the
-/// response, so each container start would also pay for a `socket`, a `connect` and
-/// dockerd's accept before its inspect.
-fn pooled_unix_client(endpoint: &str) -> Result<Docker, bollard::errors::Error> {
-    let path = endpoint.strip_prefix("unix://").unwrap_or(endpoint);
-    let client = Client::builder(TokioExecutor::new()).build(UnixConnector);
-    let transport = move |request: BollardRequest| {
-        let response = client.request(request);
-        async move { response.await.map_err(bollard::errors::Error::from) }
-    };
-    // hyperlocal's connector takes the socket path from the URI's host, hex-encoded.
-    let uri: hyper::Uri = hyperlocal::Uri::new(path, "/").into();
-    let host = uri.host().unwrap_or_default();
-    Docker::connect_with_custom_transport(
-        transport,
-        Some(format!("unix://{host}")),
-        API_TIMEOUT_SECS,
-        bollard::API_DEFAULT_VERSION,
-    )
+    Ok(engine)
 }
 
 /// Returns the container start that a `start` event's attributes report.
@@ -325,8 +297,9 @@ mod tests {
 
     use super::*;
 
-    /// Serves HTTP/1.1 with keep-alive on a unix socket: `/version` returns API 1.41 and every
-    /// other path a container inspect. Returns the number of connections accepted so far.
+    /// Serves HTTP/1.1 with keep-alive on a unix socket: `/version` returns API 1.41, an
+    /// inspect of container `c0ffee` PID 4241 with the version in the path and 4242 without
+    /// it, and every other path 404. Returns the number of connections accepted so far.
     fn serve_engine_api(listener: UnixListener) -> Arc<AtomicUsize> {
         let accepted = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&accepted);
@@ -349,13 +322,17 @@ mod tests {
                         };
                         let head = String::from_utf8_lossy(&request[..end]).to_string();
                         request.drain(..end + 4);
-                        let body = if head.contains(" /version ") {
-                            r#"{"ApiVersion":"1.41","Version":"20.10.24"}"#
+                        let (status, body) = if head.contains(" /version ") {
+                            ("200 OK", r#"{"ApiVersion":"1.41","Version":"20.10.24"}"#)
+                        } else if head.contains(" /v1.41/containers/c0ffee/json ") {
+                            ("200 OK", r#"{"State":{"Running":true,"Pid":4241}}"#)
+                        } else if head.contains(" /containers/c0ffee/json ") {
+                            ("200 OK", r#"{"State":{"Running":true,"Pid":4242}}"#)
                         } else {
-                            r#"{"Id":"c0ffee","State":{"Running":true,"Pid":4242}}"#
+                            ("404 Not Found", r#"{"message":"No such container: gone"}"#)
                         };
                         let response = format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
                             body.len()
                         );
                         if stream.write_all(response.as_bytes()).await.is_err() {
@@ -377,15 +354,20 @@ mod tests {
         let accepted = serve_engine_api(UnixListener::bind(&socket).unwrap());
 
         let endpoint = format!("unix://{}", socket.display());
-        let docker = connect(&endpoint).await.unwrap();
-        assert_eq!(docker.client_version().minor_version, 41);
+        let engine = connect(&endpoint).await.unwrap();
+        assert_eq!(engine.docker.client_version().minor_version, 41);
         for _ in 0..3 {
-            let inspect = docker
+            let inspect = engine
+                .docker
                 .inspect_container("c0ffee", None::<InspectContainerOptions>)
                 .await
                 .unwrap();
             assert_eq!(inspect.state.and_then(|state| state.pid), Some(4242));
+            let inspect = engine.inspect_container("c0ffee").await.unwrap();
+            assert_eq!(inspect.state.map(|state| state.pid), Some(4241));
         }
+        let gone = engine.inspect_container("gone").await.unwrap_err();
+        assert!(matches!(gone, engine::InspectError::NotFound), "{gone:?}");
         assert_eq!(accepted.load(Ordering::SeqCst), 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
