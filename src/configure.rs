@@ -14,7 +14,7 @@ use tracing::Instrument;
 use crate::iproute::{self, Object, Request, RouteVerb};
 use crate::journal::{self, Entry, Journal, JournalError, StartRecord};
 use crate::labels::{self, LabelKind, LabelPlan, Limits};
-use crate::netlink::{self, ApplyError, LinkCache, Outcome};
+use crate::netlink::{self, ApplyError, LinkCache, Netlink, Outcome};
 use crate::netns::{self, Namespace};
 use crate::policy::{ContainerNetworks, HostRoutePolicy};
 use crate::scripts::{ScriptContext, ScriptEvent, ScriptRunner, short_id};
@@ -252,7 +252,7 @@ impl Configurator {
 
     async fn apply_plans(
         &self,
-        handle: &rtnetlink::Handle,
+        handle: &Netlink,
         target: &Target,
         plans: &[LabelPlan],
         done_steps: &BTreeSet<String>,
@@ -293,7 +293,7 @@ impl Configurator {
     /// Returns true when the change took effect.
     async fn apply_segment(
         &self,
-        handle: &rtnetlink::Handle,
+        handle: &Netlink,
         links: &mut LinkCache,
         target: &Target,
         plan: &LabelPlan,

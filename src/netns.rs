@@ -21,6 +21,8 @@ use nix::sched::CloneFlags;
 use rtnetlink::Handle;
 use rtnetlink::proto::Connection;
 
+use crate::netlink::{Netlink, Requests};
+
 /// Errors of opening and entering namespaces. Each names the namespace file.
 #[derive(Debug, thiserror::Error)]
 pub enum NetnsError {
@@ -79,7 +81,7 @@ impl Namespace {
     /// dropped.
     ///
     /// Must be called from within a tokio runtime with its IO driver enabled.
-    pub async fn connect(&self) -> Result<Handle, NetnsError> {
+    pub async fn connect(&self) -> Result<Netlink, NetnsError> {
         let connection = self.run_inside(open_connection)?;
         Ok(start(connection))
     }
@@ -141,7 +143,7 @@ impl Drop for ReturnHome<'_> {
 /// tokio worker is the process's own namespace (for the plugin, the host's).
 ///
 /// Must be called from within a tokio runtime with its IO driver enabled.
-pub async fn connect_current() -> Result<Handle, NetnsError> {
+pub async fn connect_current() -> Result<Netlink, NetnsError> {
     let connection = open_connection().map_err(|source| NetnsError::CurrentSocket { source })?;
     Ok(start(connection))
 }
@@ -158,8 +160,9 @@ pub fn enter_mount_namespace(fd: BorrowedFd) -> nix::Result<()> {
 
 type RouteConnection = Connection<RouteNetlinkMessage>;
 
-/// Opens a NETLINK_ROUTE socket in the calling thread's network namespace.
-fn open_connection() -> io::Result<(RouteConnection, Handle)> {
+/// Opens the two NETLINK_ROUTE sockets of a [`Netlink`] in the calling thread's network
+/// namespace.
+fn open_connection() -> io::Result<(RouteConnection, Handle, Requests)> {
     let (mut connection, handle, unsolicited) = rtnetlink::new_connection()?;
     // Extended acknowledgements carry the kernel's error text ("Nexthop has invalid gateway"),
     // as iproute2 shows it after "Error:".
@@ -167,11 +170,12 @@ fn open_connection() -> io::Result<(RouteConnection, Handle)> {
     // No multicast groups are joined, so nothing unsolicited arrives. Dropping the receiver
     // lets the connection task end once every handle is dropped.
     drop(unsolicited);
-    Ok((connection, handle))
+    let requests = Requests::open()?;
+    Ok((connection, handle, requests))
 }
 
-/// Spawns the connection task on the current runtime and returns its handle.
-fn start((connection, handle): (RouteConnection, Handle)) -> Handle {
+/// Spawns the connection task on the current runtime and returns the connection.
+fn start((connection, handle, requests): (RouteConnection, Handle, Requests)) -> Netlink {
     tokio::spawn(connection);
-    handle
+    Netlink::new(handle, requests)
 }

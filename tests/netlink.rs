@@ -7,7 +7,7 @@
 mod common;
 
 use dehandler::iproute::{Family, Object, Request, parse_segment};
-use dehandler::netlink::{ApplyError, LinkCache, Outcome, apply, apply_cached};
+use dehandler::netlink::{ApplyError, LinkCache, Netlink, Outcome, apply, apply_cached};
 use dehandler::netns::{Namespace, NetnsError};
 use nix::errno::Errno;
 use serde_json::{Value, json};
@@ -20,14 +20,14 @@ fn parse(object: Object, segment: &str) -> Request {
         .unwrap_or_else(|e| panic!("{object} tail {segment:?} does not parse: {e}"))
 }
 
-async fn apply_ok(handle: &rtnetlink::Handle, object: Object, segment: &str) -> Outcome {
+async fn apply_ok(handle: &Netlink, object: Object, segment: &str) -> Outcome {
     let request = parse(object, segment);
     apply(handle, &request)
         .await
         .unwrap_or_else(|e| panic!("applying {request} failed: {e}"))
 }
 
-async fn apply_err(handle: &rtnetlink::Handle, object: Object, segment: &str) -> ApplyError {
+async fn apply_err(handle: &Netlink, object: Object, segment: &str) -> ApplyError {
     let request = parse(object, segment);
     match apply(handle, &request).await {
         Ok(outcome) => panic!("applying {request} returned {outcome:?}, expected an error"),

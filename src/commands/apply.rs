@@ -288,7 +288,7 @@ async fn apply_container(args: &ApplyArgs, container: &str) -> Result<bool, Appl
 
 /// Applies the segments of labels in order, as the plugin does: an add of something already
 /// there and a delete of something already gone count as done.
-async fn apply_plans(handle: &rtnetlink::Handle, plans: &[&LabelPlan]) -> bool {
+async fn apply_plans(handle: &netlink::Netlink, plans: &[&LabelPlan]) -> bool {
     let mut all_ok = true;
     for plan in plans {
         let Ok(segments) = &plan.segments else {

@@ -40,6 +40,13 @@ pub enum ApplyError {
         request: String,
         source: rtnetlink::Error,
     },
+
+    /// Sending the request or reading its reply failed.
+    #[error("{request}: netlink socket failed: {source}")]
+    Socket {
+        request: String,
+        source: std::io::Error,
+    },
 }
 
 impl ApplyError {
@@ -51,7 +58,8 @@ impl ApplyError {
             }
             ApplyError::DeviceNotFound { .. }
             | ApplyError::FlushIncomplete { .. }
-            | ApplyError::Connection { .. } => None,
+            | ApplyError::Connection { .. }
+            | ApplyError::Socket { .. } => None,
         }
     }
 }

@@ -24,10 +24,10 @@ use netlink_packet_route::route::{
 use netlink_packet_route::rule::{RuleAttribute, RuleFlags, RuleMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use nix::errno::Errno;
-use rtnetlink::{Handle, IpVersion};
+use rtnetlink::IpVersion;
 
 use super::address::address_family;
-use super::{ApplyError, Outcome, SendError, link_index, send};
+use super::{ApplyError, Netlink, Outcome, SendError, link_index, send};
 use crate::iproute::{
     AddressFlush, Family, PrefixSelectors, PrefixWord, Request, RouteFlush, RuleFlush, TABLE_MAIN,
     ValueOrAll,
@@ -79,7 +79,7 @@ fn send_error(request: &Request, error: SendError) -> ApplyError {
             errno,
             kernel_message,
         },
-        SendError::Connection(source) => ApplyError::Connection {
+        SendError::Socket(source) => ApplyError::Socket {
             request: request.to_string(),
             source,
         },
@@ -87,7 +87,7 @@ fn send_error(request: &Request, error: SendError) -> ApplyError {
 }
 
 /// Sends a dumped message back as a delete, as iproute2 does.
-async fn delete(handle: &Handle, message: RouteNetlinkMessage) -> Result<(), SendError> {
+async fn delete(handle: &Netlink, message: RouteNetlinkMessage) -> Result<(), SendError> {
     let mut message = NetlinkMessage::from(message);
     message.header.flags = 0;
     send(handle, message).await
@@ -157,7 +157,7 @@ impl Selector {
 /// Runs `ip address flush`: up to ten rounds of deletes, one with `primary`, because deleting
 /// a primary IPv4 address promotes or deletes its secondaries.
 pub(super) async fn addresses(
-    handle: &Handle,
+    handle: &Netlink,
     request: &Request,
     flush: &AddressFlush,
 ) -> Result<Outcome, ApplyError> {
@@ -224,7 +224,7 @@ pub(super) async fn addresses(
 
 /// Returns the name of every device by interface index.
 async fn link_names(
-    handle: &Handle,
+    handle: &Netlink,
     request: &Request,
 ) -> Result<HashMap<u32, String>, ApplyError> {
     use netlink_packet_route::link::LinkAttribute;
@@ -357,7 +357,7 @@ fn local_matches(to: &PrefixWord, address: &AddressMessage) -> bool {
 /// Runs `ip route flush`: rounds of deletes until a dump matches nothing, for at most 30
 /// seconds.
 pub(super) async fn routes(
-    handle: &Handle,
+    handle: &Netlink,
     request: &Request,
     flush: &RouteFlush,
 ) -> Result<Outcome, ApplyError> {
@@ -663,7 +663,7 @@ fn prefixes_match(
 /// two can differ only when the dump spans several netlink reads (hundreds of rules), which the
 /// differential test does not cover.
 pub(super) async fn rules(
-    handle: &Handle,
+    handle: &Netlink,
     request: &Request,
     flush: &RuleFlush,
 ) -> Result<Outcome, ApplyError> {

@@ -8,13 +8,16 @@
 mod address;
 mod error;
 mod flush;
+mod requests;
 mod route;
 mod rule;
 
 use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::Arc;
 
-use futures_util::{StreamExt, TryStreamExt};
-use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload, NlasIterator};
+use futures_util::TryStreamExt;
+use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkMessage, NlasIterator};
 use netlink_packet_route::link::LinkExtentMask;
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use nix::errno::Errno;
@@ -23,6 +26,34 @@ use rtnetlink::Handle;
 use crate::iproute::{AddressVerb, Request, RouteRequest, RouteVerb, RuleVerb};
 
 pub use error::ApplyError;
+pub(crate) use requests::Requests;
+
+/// A netlink connection to one network namespace: rtnetlink's handle, for device lookups and
+/// the dumps of the flush verbs, and a socket of dehandler's own for the requests that the
+/// kernel answers with one acknowledgement. It dereferences to the rtnetlink handle.
+#[derive(Debug, Clone)]
+pub struct Netlink {
+    handle: Handle,
+    requests: Arc<Requests>,
+}
+
+impl Netlink {
+    /// Joins an rtnetlink handle and a request socket opened in the same namespace.
+    pub(crate) fn new(handle: Handle, requests: Requests) -> Netlink {
+        Netlink {
+            handle,
+            requests: Arc::new(requests),
+        }
+    }
+}
+
+impl Deref for Netlink {
+    type Target = Handle;
+
+    fn deref(&self) -> &Handle {
+        &self.handle
+    }
+}
 
 /// The result of applying a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +78,7 @@ impl LinkCache {
     /// Returns the index of a device, looking it up with RTM_GETLINK the first time.
     async fn index(
         &mut self,
-        handle: &Handle,
+        handle: &Netlink,
         request: &Request,
         name: &str,
     ) -> Result<u32, ApplyError> {
@@ -62,7 +93,7 @@ impl LinkCache {
 
 /// Applies one request in the network namespace of `handle`, looking up every device it
 /// names. See [`apply_cached`].
-pub async fn apply(handle: &Handle, request: &Request) -> Result<Outcome, ApplyError> {
+pub async fn apply(handle: &Netlink, request: &Request) -> Result<Outcome, ApplyError> {
     apply_cached(handle, &mut LinkCache::default(), request).await
 }
 
@@ -75,7 +106,7 @@ pub async fn apply(handle: &Handle, request: &Request) -> Result<Outcome, ApplyE
 /// [`Outcome::AlreadyAbsent`]. A flush returns [`Outcome::Applied`] when it deleted
 /// something, else [`Outcome::AlreadyAbsent`]. Every other kernel error is an [`ApplyError`].
 pub async fn apply_cached(
-    handle: &Handle,
+    handle: &Netlink,
     links: &mut LinkCache,
     request: &Request,
 ) -> Result<Outcome, ApplyError> {
@@ -113,7 +144,7 @@ pub async fn apply_cached(
                 kernel_message,
             }),
         },
-        Err(SendError::Connection(source)) => Err(ApplyError::Connection {
+        Err(SendError::Socket(source)) => Err(ApplyError::Socket {
             request: request.to_string(),
             source,
         }),
@@ -150,7 +181,7 @@ fn outcome_of_error(request: &Request, errno: Errno) -> Option<Outcome> {
 
 /// Resolves the devices of a route request and builds its netlink message.
 async fn route_message(
-    handle: &Handle,
+    handle: &Netlink,
     links: &mut LinkCache,
     request: &Request,
     route: &RouteRequest,
@@ -163,7 +194,7 @@ async fn route_message(
 
 /// Looks up the interface index of a device by name with RTM_GETLINK. The kernel also
 /// matches alternative names (Linux 5.5 and later).
-async fn link_index(handle: &Handle, request: &Request, name: &str) -> Result<u32, ApplyError> {
+async fn link_index(handle: &Netlink, request: &Request, name: &str) -> Result<u32, ApplyError> {
     let not_found = || ApplyError::DeviceNotFound {
         request: request.to_string(),
         name: name.to_string(),
@@ -205,39 +236,17 @@ enum SendError {
         errno: Errno,
         kernel_message: Option<String>,
     },
-    Connection(rtnetlink::Error),
+    Socket(std::io::Error),
 }
 
-/// Sends a message with NLM_F_ACK and waits for the kernel's reply.
-///
-/// NOTE: netlink-proto 0.14 does not pass acknowledgements on to the handle, so the end of the
-/// response stream is taken as success. A connection whose socket fails before the kernel
-/// replies would read as success too.
+/// Sends a message with NLM_F_ACK and waits for the kernel's acknowledgement.
 async fn send(
-    handle: &Handle,
+    netlink: &Netlink,
     mut message: NetlinkMessage<RouteNetlinkMessage>,
 ) -> Result<(), SendError> {
     message.header.flags |= NLM_F_REQUEST | NLM_F_ACK;
     tracing::trace!(?message, "netlink request");
-
-    let mut responses = handle
-        .clone()
-        .request(message)
-        .map_err(SendError::Connection)?;
-
-    while let Some(response) = responses.next().await {
-        tracing::trace!(?response, "netlink response");
-        let NetlinkPayload::Error(error) = &response.payload else {
-            continue;
-        };
-        if error.code.is_some() {
-            return Err(SendError::Kernel {
-                errno: Errno::from_raw(-error.raw_code()),
-                kernel_message: extended_ack_message(response.header.flags, &error.header),
-            });
-        }
-    }
-    Ok(())
+    netlink.requests.send(message).await
 }
 
 /// NLM_F_CAPPED and NLM_F_ACK_TLVS share their values with other flags, so netlink-packet-core

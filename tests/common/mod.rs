@@ -163,7 +163,7 @@ impl TestNamespace {
     }
 
     /// Opens the namespace and connects to it with the code under test.
-    pub async fn connect(&self) -> rtnetlink::Handle {
+    pub async fn connect(&self) -> dehandler::netlink::Netlink {
         let namespace = dehandler::netns::Namespace::open(self.path())
             .unwrap_or_else(|e| panic!("opening {}: {e}", self.path().display()));
         namespace
