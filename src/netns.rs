@@ -1,16 +1,11 @@
 //! Network and mount namespaces: the only module that calls setns.
 //!
 //! setns(2) changes the namespace of the calling thread only, and a netlink socket stays in the
-//! network namespace it was created in. So [`Namespace::connect`] moves the calling thread into
-//! the namespace, creates the netlink socket there and moves the thread back, with no `.await`
-//! in between: no other task runs on the thread while it is in the container's namespace. The
-//! connection is driven on the caller's tokio runtime afterwards.
-//!
-//! A thread that cannot return to its own namespace would go on to apply host routes inside a
-//! container, so the process aborts instead.
+//! network namespace it was created in. So [`Namespace::connect`] enters the namespace on a
+//! dedicated OS thread that creates the netlink sockets there and then ends. The connection is
+//! driven on the caller's tokio runtime afterwards, and no `.await` ever runs on a thread that
+//! changed namespace.
 
-use std::cell::OnceCell;
-use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -20,6 +15,7 @@ use netlink_sys::AsyncSocket;
 use nix::sched::CloneFlags;
 use rtnetlink::Handle;
 use rtnetlink::proto::Connection;
+use tokio::sync::oneshot;
 
 use crate::netlink::{Netlink, Requests};
 
@@ -32,8 +28,14 @@ pub enum NetnsError {
     #[error("failed to enter network namespace {}: {source}", path.display())]
     Enter { path: PathBuf, source: nix::Error },
 
-    #[error("failed to open the thread's own network namespace before entering {}: {source}", path.display())]
-    Home { path: PathBuf, source: io::Error },
+    #[error("failed to start a thread to enter network namespace {}: {source}", path.display())]
+    Thread { path: PathBuf, source: io::Error },
+
+    #[error(
+        "the thread that enters network namespace {} ended without a result",
+        path.display()
+    )]
+    ThreadEnded { path: PathBuf },
 
     #[error("failed to open a netlink socket in network namespace {}: {source}", path.display())]
     Socket { path: PathBuf, source: io::Error },
@@ -75,67 +77,36 @@ impl Namespace {
 
     /// Opens a netlink connection inside this network namespace.
     ///
-    /// The calling thread enters the namespace, opens the socket and returns to its own
-    /// namespace before this function awaits anything. The connection then runs as a task on
-    /// the current tokio runtime and stops when the last clone of the returned handle is
-    /// dropped.
+    /// A new OS thread enters the namespace, opens the sockets and ends. The connection then
+    /// runs as a task on the current tokio runtime and stops when the last clone of the
+    /// returned handle is dropped.
     ///
     /// Must be called from within a tokio runtime with its IO driver enabled.
     pub async fn connect(&self) -> Result<Netlink, NetnsError> {
-        let connection = self.run_inside(open_connection)?;
-        Ok(start(connection))
-    }
+        let fd = self.fd.try_clone().map_err(|source| NetnsError::Open {
+            path: self.path.clone(),
+            source,
+        })?;
+        let runtime = tokio::runtime::Handle::current();
+        let (sender, receiver) = oneshot::channel();
 
-    /// Runs `open` on the calling thread inside this namespace, then moves the thread back.
-    fn run_inside<T>(&self, open: impl FnOnce() -> io::Result<T>) -> Result<T, NetnsError> {
-        HOME.with(|home| {
-            let home = match home.get() {
-                Some(home) => home,
-                None => {
-                    let file = File::open("/proc/thread-self/ns/net").map_err(|source| {
-                        NetnsError::Home {
-                            path: self.path.clone(),
-                            source,
-                        }
-                    })?;
-                    home.get_or_init(|| file)
-                }
-            };
-            nix::sched::setns(self.fd.as_fd(), CloneFlags::CLONE_NEWNET).map_err(|source| {
-                NetnsError::Enter {
-                    path: self.path.clone(),
-                    source,
-                }
-            })?;
-            let _back = ReturnHome { home, from: self };
-            open().map_err(|source| NetnsError::Socket {
+        let path = self.path.clone();
+        std::thread::Builder::new()
+            .name("netns-connect".to_string())
+            .spawn(move || {
+                let result = open_in_namespace(&fd, &path, &runtime);
+                // The receiver is gone only when the caller's future was dropped.
+                let _ = sender.send(result);
+            })
+            .map_err(|source| NetnsError::Thread {
                 path: self.path.clone(),
                 source,
-            })
-        })
-    }
-}
+            })?;
 
-thread_local! {
-    /// The thread's own network namespace, opened before the thread first leaves it.
-    static HOME: OnceCell<File> = const { OnceCell::new() };
-}
-
-/// Moves the thread back to its own network namespace when dropped, also during a panic.
-struct ReturnHome<'a> {
-    home: &'a File,
-    from: &'a Namespace,
-}
-
-impl Drop for ReturnHome<'_> {
-    fn drop(&mut self) {
-        if let Err(error) = nix::sched::setns(self.home.as_fd(), CloneFlags::CLONE_NEWNET) {
-            tracing::error!(
-                namespace = %self.from.path.display(),
-                "failed to return to the thread's own network namespace ({error}); aborting so that no change meant for the host is made in a container"
-            );
-            std::process::abort();
-        }
+        let connection = receiver.await.map_err(|_| NetnsError::ThreadEnded {
+            path: self.path.clone(),
+        })??;
+        Ok(start(connection))
     }
 }
 
@@ -159,6 +130,29 @@ pub fn enter_mount_namespace(fd: BorrowedFd) -> nix::Result<()> {
 }
 
 type RouteConnection = Connection<RouteNetlinkMessage>;
+
+/// Runs on the dedicated thread: enters the namespace, then opens the sockets there. The thread
+/// ends right after, so its namespace is never restored or reused.
+fn open_in_namespace(
+    fd: &OwnedFd,
+    path: &Path,
+    runtime: &tokio::runtime::Handle,
+) -> Result<(RouteConnection, Handle, Requests), NetnsError> {
+    nix::sched::setns(fd.as_fd(), CloneFlags::CLONE_NEWNET).map_err(|source| {
+        NetnsError::Enter {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
+
+    // Registering the sockets with the runtime's IO driver needs the runtime context. This
+    // thread never polls a future.
+    let _context = runtime.enter();
+    open_connection().map_err(|source| NetnsError::Socket {
+        path: path.to_path_buf(),
+        source,
+    })
+}
 
 /// Opens the two NETLINK_ROUTE sockets of a [`Netlink`] in the calling thread's network
 /// namespace.

@@ -87,8 +87,8 @@ async fn namespace_connect_rejects_regular_file() {
 }
 
 #[tokio::test]
-async fn namespace_connect_returns_thread_home() {
-    let Some(ns) = TestNamespace::standard("namespace_connect_returns_thread_home") else {
+async fn namespace_connect_keeps_caller_namespace() {
+    let Some(ns) = TestNamespace::standard("namespace_connect_keeps_caller_namespace") else {
         return;
     };
     let own = namespace_inode("/proc/thread-self/ns/net");
