@@ -30,7 +30,7 @@ pub(crate) use requests::Requests;
 
 /// A netlink connection to one network namespace: rtnetlink's handle, for device lookups and
 /// the dumps of the flush verbs, and a socket of dehandler's own for the requests that the
-/// kernel answers with one acknowledgement. It dereferences to the rtnetlink handle.
+/// kernel acknowledges with one message. It dereferences to the rtnetlink handle.
 #[derive(Debug, Clone)]
 pub struct Netlink {
     handle: Handle,

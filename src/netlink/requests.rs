@@ -18,7 +18,7 @@ use tokio::io::unix::AsyncFd;
 
 use super::{SendError, extended_ack_message};
 
-/// The size of the receive buffer. An acknowledgement holds the request's header, or the
+/// The size of the receive buffer. An acknowledgement contains the request's header, or the
 /// whole request when the kernel did not cap it, and the kernel's error text, so it is far
 /// smaller than this.
 const REPLY_BUFFER: usize = 16 * 1024;

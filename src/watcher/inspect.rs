@@ -301,7 +301,7 @@ fn process_in_container_cgroup(pid: i64, id: &str) -> bool {
         return false;
     }
     // /proc reports a size of 0, so `read_to_string` would start with a 32-byte read and
-    // double it; under cgroup v1 that is 7 reads of about 1 KB.
+    // double it. Under cgroup v1 that makes 7 reads for about 1 KB.
     let mut cgroup = Vec::with_capacity(4096);
     let read = std::fs::File::open(format!("/proc/{pid}/cgroup"))
         .and_then(|mut file| std::io::Read::read_to_end(&mut file, &mut cgroup));
