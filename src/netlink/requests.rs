@@ -15,6 +15,7 @@ use netlink_sys::Socket;
 use netlink_sys::protocols::NETLINK_ROUTE;
 use nix::errno::Errno;
 use tokio::io::unix::AsyncFd;
+use tokio::sync::Mutex;
 
 use super::{SendError, extended_ack_message};
 
@@ -28,6 +29,9 @@ const REPLY_BUFFER: usize = 16 * 1024;
 pub(crate) struct Requests {
     socket: AsyncFd<Socket>,
     sequence: AtomicU32,
+    /// Held from a request's `sendto` to its acknowledgement. A request reads and skips the
+    /// replies to other sequence numbers, so two requests in flight could lose a reply.
+    in_flight: Mutex<()>,
 }
 
 impl Requests {
@@ -45,6 +49,7 @@ impl Requests {
         Ok(Requests {
             socket,
             sequence: AtomicU32::new(1),
+            in_flight: Mutex::new(()),
         })
     }
 
@@ -53,6 +58,7 @@ impl Requests {
         &self,
         mut message: NetlinkMessage<RouteNetlinkMessage>,
     ) -> Result<(), SendError> {
+        let _in_flight = self.in_flight.lock().await;
         let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
         message.header.sequence_number = sequence;
         message.finalize();

@@ -329,7 +329,10 @@ mod tests {
                         } else if head.contains(" /containers/c0ffee/json ") {
                             ("200 OK", r#"{"State":{"Running":true,"Pid":4242}}"#)
                         } else {
-                            ("404 Not Found", r#"{"message":"No such container: gone"}"#)
+                            (
+                                "404 Not Found",
+                                r#"{"message":"No such container: removed"}"#,
+                            )
                         };
                         let response = format!(
                             "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -366,8 +369,11 @@ mod tests {
             let inspect = engine.inspect_container("c0ffee").await.unwrap();
             assert_eq!(inspect.state.map(|state| state.pid), Some(4241));
         }
-        let gone = engine.inspect_container("gone").await.unwrap_err();
-        assert!(matches!(gone, engine::InspectError::NotFound), "{gone:?}");
+        let missing = engine.inspect_container("removed").await.unwrap_err();
+        assert!(
+            matches!(missing, engine::InspectError::NotFound),
+            "{missing:?}"
+        );
         assert_eq!(accepted.load(Ordering::SeqCst), 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
