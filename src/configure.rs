@@ -151,12 +151,20 @@ impl Configurator {
 
     async fn configure_once(&self, target: &Target) -> Result<Summary, JournalError> {
         let mut summary = Summary::default();
-        let done_steps = match self.journal.load(&target.id)? {
-            Some(record) if record.started_at == target.started_at && record.done => {
-                tracing::debug!(started_at = %target.started_at, "start already applied");
-                summary.already_applied = true;
-                return Ok(summary);
-            }
+        let record = self.journal.load(&target.id)?;
+        if record
+            .as_ref()
+            .is_some_and(|record| record.started_at == target.started_at && record.done)
+        {
+            tracing::debug!(started_at = %target.started_at, "start already applied");
+            summary.already_applied = true;
+            return Ok(summary);
+        }
+        // The namespace connection opens on a thread of its own while the journal, the status
+        // and the labels are handled below.
+        let connecting = target.namespace.as_ref().map(Namespace::connect);
+
+        let done_steps = match record {
             Some(record) if record.started_at == target.started_at => {
                 tracing::warn!(
                     steps = record.steps.len(),
@@ -189,8 +197,8 @@ impl Configurator {
             plans.into_iter().partition(|plan| plan.kind.on_host());
 
         if !container_plans.is_empty() {
-            match &target.namespace {
-                Some(namespace) => match namespace.connect().await {
+            match connecting {
+                Some(connecting) => match connecting.await {
                     Ok(handle) => {
                         self.apply_plans(
                             &handle,

@@ -77,12 +77,26 @@ impl Namespace {
 
     /// Opens a netlink connection inside this network namespace.
     ///
-    /// A new OS thread enters the namespace, opens the sockets and ends. The connection then
-    /// runs as a task on the current tokio runtime and stops when the last clone of the
-    /// returned handle is dropped.
+    /// A new OS thread enters the namespace, opens the sockets and ends. This call starts it,
+    /// not the first poll of the returned future, so the caller can do other work meanwhile.
+    /// The connection then runs as a task on the current tokio runtime and stops when the last
+    /// clone of the returned handle is dropped.
     ///
     /// Must be called from within a tokio runtime with its IO driver enabled.
-    pub async fn connect(&self) -> Result<Netlink, NetnsError> {
+    pub fn connect(&self) -> impl Future<Output = Result<Netlink, NetnsError>> + Send + 'static {
+        let path = self.path.clone();
+        let receiver = self.spawn_connect();
+        async move {
+            let connection = receiver?
+                .await
+                .map_err(|_| NetnsError::ThreadEnded { path })??;
+            Ok(start(connection))
+        }
+    }
+
+    /// Starts the thread that opens the sockets in this namespace and returns the receiver of
+    /// its result.
+    fn spawn_connect(&self) -> Result<oneshot::Receiver<OpenResult>, NetnsError> {
         let fd = self.fd.try_clone().map_err(|source| NetnsError::Open {
             path: self.path.clone(),
             source,
@@ -95,18 +109,14 @@ impl Namespace {
             .name("netns-connect".to_string())
             .spawn(move || {
                 let result = open_in_namespace(&fd, &path, &runtime);
-                // The receiver is gone only when the caller's future was dropped.
+                // The receiver is gone only when the caller dropped the future.
                 let _ = sender.send(result);
             })
             .map_err(|source| NetnsError::Thread {
                 path: self.path.clone(),
                 source,
             })?;
-
-        let connection = receiver.await.map_err(|_| NetnsError::ThreadEnded {
-            path: self.path.clone(),
-        })??;
-        Ok(start(connection))
+        Ok(receiver)
     }
 }
 
@@ -130,14 +140,11 @@ pub fn enter_mount_namespace(fd: BorrowedFd) -> nix::Result<()> {
 }
 
 type RouteConnection = Connection<RouteNetlinkMessage>;
+type OpenResult = Result<(RouteConnection, Handle, Requests), NetnsError>;
 
 /// Runs on the dedicated thread: enters the namespace, then opens the sockets there. The thread
 /// ends right after, so its namespace is never restored or reused.
-fn open_in_namespace(
-    fd: &OwnedFd,
-    path: &Path,
-    runtime: &tokio::runtime::Handle,
-) -> Result<(RouteConnection, Handle, Requests), NetnsError> {
+fn open_in_namespace(fd: &OwnedFd, path: &Path, runtime: &tokio::runtime::Handle) -> OpenResult {
     nix::sched::setns(fd.as_fd(), CloneFlags::CLONE_NEWNET).map_err(|source| {
         NetnsError::Enter {
             path: path.to_path_buf(),
