@@ -46,11 +46,14 @@ const BEGIN_LINE: &str = "{\"begin\":";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Entry {
-    /// A start began to be applied. Always the first line.
+    /// A start began to be applied, at `at` nanoseconds since the Unix epoch. Always the first
+    /// line. Files written by earlier versions of dehandler have no `at`.
     Begin {
         started_at: String,
         name: String,
         pid: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<u64>,
     },
     /// A step was carried out, whatever its outcome: `address:2` is the second segment of the
     /// address label, `script:start` the start script.
@@ -82,6 +85,8 @@ pub struct StartRecord {
     pub pending: BTreeSet<String>,
     /// Host routes added for this start and not yet deleted, in the order they were added.
     pub host_routes: Vec<String>,
+    /// When the start began to be applied, in nanoseconds since the Unix epoch.
+    pub begun_at: Option<u64>,
     pub done: bool,
     /// When the start was done, in nanoseconds since the Unix epoch.
     pub done_at: Option<u64>,
@@ -95,6 +100,7 @@ impl StartRecord {
                 started_at,
                 name,
                 pid,
+                at,
             } => {
                 let id = std::mem::take(&mut self.id);
                 *self = StartRecord {
@@ -102,6 +108,7 @@ impl StartRecord {
                     name,
                     started_at,
                     pid,
+                    begun_at: at,
                     ..StartRecord::default()
                 };
             }
@@ -221,6 +228,7 @@ impl Journal {
             started_at: started_at.to_string(),
             name: name.to_string(),
             pid,
+            at: Some(now_nanos()),
         };
         let mut file = open_for_append(&path, true)?;
         write_entry(&mut file, &path, &entry)?;
@@ -334,7 +342,9 @@ mod tests {
     #[test]
     fn folds_entries_into_record() {
         let (journal, dir) = journal();
+        let before = now_nanos();
         journal.begin("abc", "t1", "web", 42).unwrap();
+        let after = now_nanos();
         for entry in [
             Entry::Step {
                 step: "route:1".into(),
@@ -359,12 +369,28 @@ mod tests {
         assert_eq!(record.name, "web");
         assert_eq!(record.started_at, "t1");
         assert_eq!(record.pid, 42);
+        let begun_at = record.begun_at.expect("no begin time");
+        assert!(
+            (before..=after).contains(&begun_at),
+            "{begun_at} not in {before}..={after}"
+        );
         assert!(record.done);
         assert_eq!(record.done_at, Some(7));
         assert!(!record.died);
         assert!(record.steps.contains("route:1"));
         assert!(record.pending.contains("address:1"));
         assert_eq!(record.host_routes, vec!["add 198.19.1.0/24 via 10.0.0.2"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn begin_line_without_time_loads() {
+        let (journal, dir) = journal();
+        let line = r#"{"begin":{"started_at":"t1","name":"web","pid":42}}"#;
+        std::fs::write(journal.path("abc").unwrap(), format!("{line}\n")).unwrap();
+        let record = journal.load("abc").unwrap().unwrap();
+        assert_eq!(record.started_at, "t1");
+        assert_eq!(record.begun_at, None);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -80,6 +80,20 @@ fn bench_driver_smoke_run() {
         );
         assert_eq!(burst["host_routes_removed"], true, "{tool} burst: {burst}");
     }
+    // dehandler's journal splits each start at its begin line: both parts are positive and
+    // their medians add up to no more than the whole's largest latency.
+    let sequential = &results["dehandler"]["sequential"];
+    let part = |key: &str| sequential[key]["median_ms"].as_f64();
+    let (to_begin, applying) = (part("to_begin"), part("applying"));
+    assert!(
+        to_begin.is_some_and(|ms| ms > 0.0) && applying.is_some_and(|ms| ms > 0.0),
+        "dehandler sequential: {sequential}"
+    );
+    let max = sequential["max_ms"].as_f64().unwrap();
+    assert!(
+        to_begin.unwrap() + applying.unwrap() <= max,
+        "dehandler sequential: {sequential}"
+    );
     // The cgroup counter has nanosecond resolution, so even 3 starts register; clock ticks,
     // the fallback, may not.
     let burst = &results["dehandler"]["burst"];
