@@ -8,6 +8,7 @@ pub mod instance;
 pub mod iproute;
 pub mod journal;
 pub mod labels;
+pub mod logging;
 pub mod netlink;
 pub mod netns;
 pub mod plugin;

@@ -13,6 +13,7 @@ use dehandler::config::Settings;
 use dehandler::configure::Configurator;
 use dehandler::instance;
 use dehandler::journal::Journal;
+use dehandler::logging::{self, TurnWriter};
 use dehandler::plugin;
 use dehandler::scripts::ScriptRunner;
 use dehandler::service;
@@ -78,16 +79,23 @@ fn init_logging(level: &str) {
     // colours.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(TurnWriter)
         .with_ansi(false)
         .init();
+}
+
+/// Runs the server, then writes the log lines that its runtime had not written yet.
+fn serve(settings: Settings) -> ExitCode {
+    let code = serve_on_runtime(settings);
+    logging::flush();
+    code
 }
 
 // One thread runs every task: a container start is mostly waiting on the Engine API and
 // netlink. With worker threads, replies woke other threads, and in a burst of starts that
 // took about a quarter of the plugin's CPU time.
 #[tokio::main(flavor = "current_thread")]
-async fn serve(settings: Settings) -> ExitCode {
+async fn serve_on_runtime(settings: Settings) -> ExitCode {
     init_logging(&settings.log_level);
 
     // The socket comes first: dockerd disables a plugin whose socket does not accept a
