@@ -55,6 +55,7 @@ impl Write for TurnWriter {
 
 /// Writes the gathered lines to standard error. A process that logged from a runtime calls
 /// this before it exits, because the runtime drops the queued write task when it shuts down.
+/// NOTE: a process that aborts loses the lines of its last turn, which were not written yet.
 pub fn flush() {
     write_out(&mut lock());
 }
