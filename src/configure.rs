@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use tracing::Instrument;
 
 use crate::iproute::{self, Object, Request, RouteVerb};
-use crate::journal::{self, Entry, Journal, JournalError, StartRecord};
+use crate::journal::{self, Entry, Journal, JournalError, StartRecord, Timeline};
 use crate::labels::{self, LabelKind, LabelPlan, Limits};
 use crate::netlink::{self, ApplyError, LinkCache, Netlink, Outcome};
 use crate::netns::{self, Namespace};
@@ -40,6 +40,8 @@ pub struct Target {
     /// when the container has no labels for its own namespace.
     pub namespace: Option<Namespace>,
     pub networks: ContainerNetworks,
+    /// When dehandler learned of the start and inspected the container.
+    pub timeline: Timeline,
 }
 
 /// The outcome of one container start, for logs and tests.
@@ -177,8 +179,13 @@ impl Configurator {
                 if let Some(record) = earlier {
                     self.remove_host_routes(&record).await;
                 }
-                self.journal
-                    .begin(&target.id, &target.started_at, &target.name, target.pid)?;
+                self.journal.begin(
+                    &target.id,
+                    &target.started_at,
+                    &target.name,
+                    target.pid,
+                    target.timeline,
+                )?;
                 BTreeSet::new()
             }
         };

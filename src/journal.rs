@@ -47,13 +47,18 @@ const BEGIN_LINE: &str = "{\"begin\":";
 #[serde(rename_all = "snake_case")]
 pub enum Entry {
     /// A start began to be applied, at `at` nanoseconds since the Unix epoch. Always the first
-    /// line. Files written by earlier versions of dehandler have no `at`.
+    /// line. `noticed_at` and `inspected_at` are the times of its [`Timeline`]. Files written
+    /// by earlier versions of dehandler have none of the three times.
     Begin {
         started_at: String,
         name: String,
         pid: i64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         at: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        noticed_at: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        inspected_at: Option<u64>,
     },
     /// A step was carried out, whatever its outcome: `address:2` is the second segment of the
     /// address label, `script:start` the start script.
@@ -74,6 +79,17 @@ pub enum Entry {
     Died { exit_code: Option<i64> },
 }
 
+/// What happened to a container start before dehandler began to apply it, in nanoseconds since
+/// the Unix epoch. With the `begin` and `done` times, it splits a start's latency into the
+/// Engine API's part and dehandler's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timeline {
+    /// The start event arrived, or a sweep listed the container as running.
+    pub noticed_at: Option<u64>,
+    /// The inspect of the container returned.
+    pub inspected_at: Option<u64>,
+}
+
 /// The state of a container's latest start, folded from its journal file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StartRecord {
@@ -85,6 +101,7 @@ pub struct StartRecord {
     pub pending: BTreeSet<String>,
     /// Host routes added for this start and not yet deleted, in the order they were added.
     pub host_routes: Vec<String>,
+    pub timeline: Timeline,
     /// When the start began to be applied, in nanoseconds since the Unix epoch.
     pub begun_at: Option<u64>,
     pub done: bool,
@@ -101,6 +118,8 @@ impl StartRecord {
                 name,
                 pid,
                 at,
+                noticed_at,
+                inspected_at,
             } => {
                 let id = std::mem::take(&mut self.id);
                 *self = StartRecord {
@@ -108,6 +127,10 @@ impl StartRecord {
                     name,
                     started_at,
                     pid,
+                    timeline: Timeline {
+                        noticed_at,
+                        inspected_at,
+                    },
                     begun_at: at,
                     ..StartRecord::default()
                 };
@@ -215,13 +238,14 @@ impl Journal {
     }
 
     /// Starts a new record for a container start, which replaces the record of its earlier
-    /// start.
+    /// start. The `begin` line records the current time and the start's timeline.
     pub fn begin(
         &self,
         id: &str,
         started_at: &str,
         name: &str,
         pid: i64,
+        timeline: Timeline,
     ) -> Result<(), JournalError> {
         let path = self.path(id)?;
         let entry = Entry::Begin {
@@ -229,6 +253,8 @@ impl Journal {
             name: name.to_string(),
             pid,
             at: Some(now_nanos()),
+            noticed_at: timeline.noticed_at,
+            inspected_at: timeline.inspected_at,
         };
         let mut file = open_for_append(&path, true)?;
         write_entry(&mut file, &path, &entry)?;
@@ -342,8 +368,12 @@ mod tests {
     #[test]
     fn folds_entries_into_record() {
         let (journal, dir) = journal();
+        let timeline = Timeline {
+            noticed_at: Some(3),
+            inspected_at: Some(5),
+        };
         let before = now_nanos();
-        journal.begin("abc", "t1", "web", 42).unwrap();
+        journal.begin("abc", "t1", "web", 42, timeline).unwrap();
         let after = now_nanos();
         for entry in [
             Entry::Step {
@@ -369,6 +399,7 @@ mod tests {
         assert_eq!(record.name, "web");
         assert_eq!(record.started_at, "t1");
         assert_eq!(record.pid, 42);
+        assert_eq!(record.timeline, timeline);
         let begun_at = record.begun_at.expect("no begin time");
         assert!(
             (before..=after).contains(&begun_at),
@@ -391,15 +422,20 @@ mod tests {
         let record = journal.load("abc").unwrap().unwrap();
         assert_eq!(record.started_at, "t1");
         assert_eq!(record.begun_at, None);
+        assert_eq!(record.timeline, Timeline::default());
         std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn begin_replaces_earlier_start() {
         let (journal, dir) = journal();
-        journal.begin("abc", "t1", "web", 42).unwrap();
+        journal
+            .begin("abc", "t1", "web", 42, Timeline::default())
+            .unwrap();
         journal.append("abc", &Entry::Done { at: 7 }).unwrap();
-        journal.begin("abc", "t2", "web", 43).unwrap();
+        journal
+            .begin("abc", "t2", "web", 43, Timeline::default())
+            .unwrap();
         let record = journal.load("abc").unwrap().unwrap();
         assert_eq!(record.started_at, "t2");
         assert_eq!(record.pid, 43);
@@ -411,7 +447,9 @@ mod tests {
     #[test]
     fn torn_last_line_is_skipped() {
         let (journal, dir) = journal();
-        journal.begin("abc", "t1", "web", 42).unwrap();
+        journal
+            .begin("abc", "t1", "web", 42, Timeline::default())
+            .unwrap();
         journal
             .append(
                 "abc",
@@ -432,7 +470,9 @@ mod tests {
     #[test]
     fn line_after_torn_line_is_kept() {
         let (journal, dir) = journal();
-        journal.begin("abc", "t1", "web", 42).unwrap();
+        journal
+            .begin("abc", "t1", "web", 42, Timeline::default())
+            .unwrap();
         let path = journal.path("abc").unwrap();
         let mut file = OpenOptions::new().append(true).open(&path).unwrap();
         file.write_all(b"{\"step\":{\"st").unwrap();
@@ -446,7 +486,9 @@ mod tests {
         assert_eq!(record.steps, BTreeSet::from(["rule:1".to_string()]));
 
         file.write_all(b"{\"step\":{\"st").unwrap();
-        restarted.begin("abc", "t2", "web", 43).unwrap();
+        restarted
+            .begin("abc", "t2", "web", 43, Timeline::default())
+            .unwrap();
         let record = restarted.load("abc").unwrap().unwrap();
         assert_eq!((record.started_at.as_str(), record.pid), ("t2", 43));
         assert!(record.steps.is_empty());
@@ -461,7 +503,13 @@ mod tests {
         while std::fs::metadata(&path).map_or(0, |m| m.len()) <= COMPACT_BYTES {
             starts += 1;
             journal
-                .begin("abc", &format!("t{starts}"), "web", starts)
+                .begin(
+                    "abc",
+                    &format!("t{starts}"),
+                    "web",
+                    starts,
+                    Timeline::default(),
+                )
                 .unwrap();
             for n in 1..=10 {
                 let step = format!("route:{n}");
@@ -470,7 +518,9 @@ mod tests {
             journal.append("abc", &Entry::Done { at: 7 }).unwrap();
         }
         assert!(starts > 1, "one start filled the file");
-        journal.begin("abc", "last", "web", 0).unwrap();
+        journal
+            .begin("abc", "last", "web", 0, Timeline::default())
+            .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 1, "{text}");
         assert_eq!(journal.load("abc").unwrap().unwrap().started_at, "last");
@@ -481,7 +531,10 @@ mod tests {
     fn rejects_ids_that_are_not_names() {
         let (journal, dir) = journal();
         for id in ["", "../x", "a/b", "a.b"] {
-            assert!(journal.begin(id, "t", "n", 1).is_err(), "{id:?} accepted");
+            assert!(
+                journal.begin(id, "t", "n", 1, Timeline::default()).is_err(),
+                "{id:?} accepted"
+            );
         }
         assert!(journal.load("missing").unwrap().is_none());
         assert_eq!(journal.ids().unwrap(), Vec::<String>::new());

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use bollard::query_parameters::InspectNetworkOptions;
 
 use crate::configure::{Configurator, Target};
+use crate::journal::{self, Timeline};
 use crate::labels;
 use crate::netns::Namespace;
 use crate::policy::{self, ContainerNetworks};
@@ -37,8 +38,8 @@ impl Inspector {
     /// Returns the target of a container's current start, or `None`, after a log line, when
     /// it cannot or need not be configured.
     ///
-    /// `name` and `labels` come from the event or the container list; the inspect supplies
-    /// the rest.
+    /// `name` and `labels` come from the event or the container list, which arrived at
+    /// `noticed_at`; the inspect supplies the rest.
     pub(super) async fn target(
         &self,
         engine: &Engine,
@@ -46,8 +47,14 @@ impl Inspector {
         id: &str,
         name: &str,
         mut labels: HashMap<String, String>,
+        noticed_at: u64,
     ) -> Option<Target> {
-        let inspect = match engine.inspect_container(id).await {
+        let inspect = engine.inspect_container(id).await;
+        let timeline = Timeline {
+            noticed_at: Some(noticed_at),
+            inspected_at: Some(journal::now_nanos()),
+        };
+        let inspect = match inspect {
             Ok(inspect) => inspect,
             Err(error) => {
                 tracing::warn!(container = name, container_id = %short_id(id), "container not configured: inspect failed: {error}");
@@ -105,6 +112,7 @@ impl Inspector {
             labels,
             namespace,
             networks,
+            timeline,
         })
     }
 
@@ -115,13 +123,15 @@ impl Inspector {
         configurator: &Configurator,
         id: &str,
     ) -> Option<Target> {
+        let noticed_at = journal::now_nanos();
         let inspect = engine.inspect_container(id).await.ok()?;
         let name = inspect.name.trim_start_matches('/').to_string();
         let labels = inspect
             .config
             .and_then(|config| config.labels)
             .unwrap_or_default();
-        self.target(engine, configurator, id, &name, labels).await
+        self.target(engine, configurator, id, &name, labels, noticed_at)
+            .await
     }
 
     /// Returns `Some(exit code)` for a container that exists, `None` for one that was removed.

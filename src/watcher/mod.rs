@@ -22,6 +22,7 @@ use futures_util::StreamExt;
 use thiserror::Error;
 
 use crate::configure::Configurator;
+use crate::journal;
 use crate::scripts::short_id;
 
 pub use backoff::Backoff;
@@ -48,6 +49,8 @@ struct StartNotice {
     id: String,
     name: String,
     labels: HashMap<String, String>,
+    /// When the event arrived or the list returned, in nanoseconds since the Unix epoch.
+    noticed_at: u64,
 }
 
 /// Watches one Docker daemon and hands each container's events to the configurator, in order
@@ -122,7 +125,8 @@ impl Watcher {
         match (event.typ, event.action.as_deref()) {
             (Some(EventMessageTypeEnum::CONTAINER), Some("start")) => {
                 let Some(id) = actor.id.clone() else { return };
-                self.dispatch_start(engine, start_notice(id, attributes));
+                let notice = start_notice(id, attributes, journal::now_nanos());
+                self.dispatch_start(engine, notice);
             }
             (Some(EventMessageTypeEnum::CONTAINER), Some("die")) => {
                 let Some(id) = actor.id.clone() else { return };
@@ -158,6 +162,7 @@ impl Watcher {
             .list_containers(Some(options))
             .await
             .map_err(WatchError::List)?;
+        let noticed_at = journal::now_nanos();
         tracing::debug!(count = containers.len(), "sweeping running containers");
         let mut running = HashSet::new();
         for container in containers {
@@ -170,7 +175,13 @@ impl Watcher {
                 .map(|name| name.trim_start_matches('/').to_string())
                 .unwrap_or_default();
             let labels = container.labels.unwrap_or_default();
-            self.dispatch_start(engine, StartNotice { id, name, labels });
+            let notice = StartNotice {
+                id,
+                name,
+                labels,
+                noticed_at,
+            };
+            self.dispatch_start(engine, notice);
         }
         self.sweep_journal(engine, &running);
         Ok(())
@@ -222,6 +233,7 @@ impl Watcher {
                     &notice.id,
                     &notice.name,
                     notice.labels,
+                    notice.noticed_at,
                 )
                 .await;
             if let Some(target) = target {
@@ -267,7 +279,11 @@ async fn connect(endpoint: &str) -> Result<Engine, WatchError> {
 }
 
 /// Returns the container start that a `start` event's attributes report.
-fn start_notice(id: String, mut attributes: HashMap<String, String>) -> StartNotice {
+fn start_notice(
+    id: String,
+    mut attributes: HashMap<String, String>,
+    noticed_at: u64,
+) -> StartNotice {
     // The attributes are the container's labels plus `name` and `image`, which overwrite
     // labels of the same key.
     let name = attributes.remove("name").unwrap_or_default();
@@ -276,6 +292,7 @@ fn start_notice(id: String, mut attributes: HashMap<String, String>) -> StartNot
         id,
         name,
         labels: attributes,
+        noticed_at,
     }
 }
 
