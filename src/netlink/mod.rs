@@ -16,10 +16,9 @@ use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use futures_util::TryStreamExt;
-use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkMessage, NlasIterator};
-use netlink_packet_route::link::LinkExtentMask;
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload, NlasIterator};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
 use nix::errno::Errno;
 use rtnetlink::Handle;
 
@@ -200,30 +199,34 @@ async fn link_index(handle: &Netlink, request: &Request, name: &str) -> Result<u
         name: name.to_string(),
     };
 
+    let mut link = LinkMessage::default();
+    link.attributes
+        .push(LinkAttribute::IfName(name.to_string()));
     // Only the index is read, so the kernel may leave out the counters: 1136 bytes instead of
     // 1504 for a veth.
-    let mut links = handle
-        .link()
-        .get()
-        .match_name(name)
-        .set_filter_mask(AddressFamily::Unspec, vec![LinkExtentMask::SkipStats])
-        .execute();
-    match links.try_next().await {
-        Ok(Some(link)) => Ok(link.header.index),
-        Ok(None) => Err(not_found()),
-        Err(rtnetlink::Error::NetlinkError(error)) => {
-            let errno = Errno::from_raw(-error.raw_code());
-            if errno == Errno::ENODEV {
-                Err(not_found())
-            } else {
-                Err(ApplyError::DeviceLookup {
-                    request: request.to_string(),
-                    name: name.to_string(),
-                    errno,
-                })
+    link.attributes
+        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+    let mut message = NetlinkMessage::from(RouteNetlinkMessage::GetLink(link));
+    message.header.flags = NLM_F_REQUEST;
+    tracing::trace!(?message, "netlink request");
+
+    match handle.requests.exchange(message).await {
+        Ok(reply) => match reply.payload {
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) => {
+                Ok(link.header.index)
             }
-        }
-        Err(source) => Err(ApplyError::Connection {
+            _ => Err(not_found()),
+        },
+        Err(SendError::Kernel {
+            errno: Errno::ENODEV,
+            ..
+        }) => Err(not_found()),
+        Err(SendError::Kernel { errno, .. }) => Err(ApplyError::DeviceLookup {
+            request: request.to_string(),
+            name: name.to_string(),
+            errno,
+        }),
+        Err(SendError::Socket(source)) => Err(ApplyError::Socket {
             request: request.to_string(),
             source,
         }),
@@ -246,7 +249,7 @@ async fn send(
 ) -> Result<(), SendError> {
     message.header.flags |= NLM_F_REQUEST | NLM_F_ACK;
     tracing::trace!(?message, "netlink request");
-    netlink.requests.send(message).await
+    netlink.requests.exchange(message).await.map(|_| ())
 }
 
 /// NLM_F_CAPPED and NLM_F_ACK_TLVS share their values with other flags, so netlink-packet-core
