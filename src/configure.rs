@@ -15,7 +15,7 @@ use crate::iproute::{self, Object, Request, RouteVerb};
 use crate::journal::{self, Entry, Journal, JournalError, StartRecord, Timeline};
 use crate::labels::{self, LabelKind, LabelPlan, Limits};
 use crate::netlink::{self, ApplyError, LinkCache, Netlink, Outcome};
-use crate::netns::{self, Namespace};
+use crate::netns::{self, Connecting, Namespace};
 use crate::policy::{ContainerNetworks, HostRoutePolicy};
 use crate::scripts::{ScriptContext, ScriptEvent, ScriptRunner, short_id};
 use crate::status::{ChangeReport, ChangeResult, Status};
@@ -39,6 +39,8 @@ pub struct Target {
     /// The container's network namespace, opened and confirmed to be this start's; `None`
     /// when the container has no labels for its own namespace.
     pub namespace: Option<Namespace>,
+    /// The netlink connection to `namespace`, when it was started before the target was made.
+    pub connecting: Option<Connecting>,
     pub networks: ContainerNetworks,
     /// When dehandler learned of the start and inspected the container.
     pub timeline: Timeline,
@@ -129,14 +131,16 @@ impl Configurator {
 
     /// Configures one container start, once: a start the journal shows as applied is skipped,
     /// and one that was interrupted resumes after its last step.
-    pub async fn configure(&self, target: &Target) -> Summary {
+    pub async fn configure(&self, mut target: Target) -> Summary {
+        let connecting = target.connecting.take();
+        let target = &target;
         let span = tracing::info_span!(
             "start",
             container = %target.name,
             container_id = %short_id(&target.id),
         );
         async {
-            match self.configure_once(target).await {
+            match self.configure_once(target, connecting).await {
                 Ok(summary) => summary,
                 Err(error) => {
                     tracing::error!("container not configured: {error}");
@@ -151,7 +155,11 @@ impl Configurator {
         .await
     }
 
-    async fn configure_once(&self, target: &Target) -> Result<Summary, JournalError> {
+    async fn configure_once(
+        &self,
+        target: &Target,
+        connecting: Option<Connecting>,
+    ) -> Result<Summary, JournalError> {
         let mut summary = Summary::default();
         let record = self.journal.load(&target.id)?;
         if record
@@ -163,8 +171,8 @@ impl Configurator {
             return Ok(summary);
         }
         // The namespace connection opens on a thread of its own while the journal, the status
-        // and the labels are handled below.
-        let connecting = target.namespace.as_ref().map(Namespace::connect);
+        // and the labels are handled below, unless it was started earlier.
+        let connecting = connecting.or_else(|| target.namespace.as_ref().map(Namespace::connect));
 
         let done_steps = match record {
             Some(record) if record.started_at == target.started_at => {

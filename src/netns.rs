@@ -9,6 +9,8 @@
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::AsyncSocket;
@@ -78,20 +80,20 @@ impl Namespace {
     /// Opens a netlink connection inside this network namespace.
     ///
     /// A new OS thread enters the namespace, opens the sockets and ends. This call starts it,
-    /// not the first poll of the returned future, so the caller can do other work meanwhile.
-    /// The connection then runs as a task on the current tokio runtime and stops when the last
-    /// clone of the returned handle is dropped.
+    /// not the first poll of the returned [`Connecting`], so the caller can do other work
+    /// meanwhile. The connection then runs as a task on the current tokio runtime and stops
+    /// when the last clone of the returned handle is dropped.
     ///
     /// Must be called from within a tokio runtime with its IO driver enabled.
-    pub fn connect(&self) -> impl Future<Output = Result<Netlink, NetnsError>> + Send + 'static {
+    pub fn connect(&self) -> Connecting {
         let path = self.path.clone();
         let receiver = self.spawn_connect();
-        async move {
+        Connecting(Box::pin(async move {
             let connection = receiver?
                 .await
                 .map_err(|_| NetnsError::ThreadEnded { path })??;
             Ok(start(connection))
-        }
+        }))
     }
 
     /// Starts the thread that opens the sockets in this namespace and returns the receiver of
@@ -117,6 +119,24 @@ impl Namespace {
                 source,
             })?;
         Ok(receiver)
+    }
+}
+
+/// A netlink connection that [`Namespace::connect`] is opening; it resolves to the connection.
+/// Dropping it leaves the thread to close the sockets it opened.
+pub struct Connecting(Pin<Box<dyn Future<Output = Result<Netlink, NetnsError>> + Send + Sync>>);
+
+impl Future for Connecting {
+    type Output = Result<Netlink, NetnsError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl std::fmt::Debug for Connecting {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("Connecting")
     }
 }
 

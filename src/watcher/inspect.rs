@@ -1,25 +1,59 @@
 //! Turns a container id into a [`Target`]: one inspect for its PID, start time, labels and
 //! networks, the image-label check, and the network namespace opened and confirmed.
+//!
+//! For a start event, the namespace can be opened before the inspect returns: containerd keeps
+//! the PID of the container's first process in the task's `init.pid`, which is written when
+//! the task is created, before dockerd starts it and reports the start.
+//! [`Inspector::open_early`] reads it, opens the namespace and starts its netlink connection,
+//! and the target uses them only when the inspect reports the same PID.
 
 use std::collections::HashMap;
+use std::future::{Future, poll_fn};
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::pin::pin;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Poll;
 
 use bollard::query_parameters::InspectNetworkOptions;
 
 use crate::configure::{Configurator, Target};
 use crate::journal::{self, Timeline};
 use crate::labels;
-use crate::netns::Namespace;
+use crate::netns::{Connecting, Namespace};
 use crate::policy::{self, ContainerNetworks};
 use crate::scripts::short_id;
 
 use super::engine::{ContainerInspect, Engine, InspectError};
 
+/// The directories, relative to the one that contains the Engine API socket, where containerd
+/// keeps a directory per Docker task: that of the containerd that dockerd starts itself, then
+/// that of a containerd of the system.
+const TASK_DIRS: [&str; 2] = [
+    "docker/containerd/daemon/io.containerd.runtime.v2.task/moby",
+    "containerd/io.containerd.runtime.v2.task/moby",
+];
+
+/// A container's network namespace opened from the PID in its task's `init.pid`, and the
+/// netlink connection being opened in it.
+#[derive(Debug)]
+struct EarlyNamespace {
+    pid: i64,
+    namespace: Namespace,
+    connecting: Connecting,
+}
+
 /// Engine API lookups, with caches of what never changes: image labels and bridge names.
 #[derive(Debug)]
 pub(super) struct Inspector {
     trust_image_labels: bool,
+    /// The directories to read a task's `init.pid` from: [`TASK_DIRS`] under the Engine API
+    /// socket's directory.
+    task_dirs: Vec<PathBuf>,
+    /// The index in `task_dirs` of the directory where the last `init.pid` was found, tried
+    /// first.
+    task_dir_found: AtomicUsize,
     /// Labels per image id.
     image_labels: Mutex<HashMap<String, HashMap<String, String>>>,
     /// Host bridge device per network id, or `None` for networks without one.
@@ -27,9 +61,13 @@ pub(super) struct Inspector {
 }
 
 impl Inspector {
-    pub(super) fn new(trust_image_labels: bool) -> Self {
+    /// Creates an inspector for the Engine API socket at `socket_path`.
+    pub(super) fn new(trust_image_labels: bool, socket_path: &Path) -> Self {
+        let run_dir = socket_path.parent().unwrap_or(Path::new("/"));
         Inspector {
             trust_image_labels,
+            task_dirs: TASK_DIRS.iter().map(|dir| run_dir.join(dir)).collect(),
+            task_dir_found: AtomicUsize::new(0),
             image_labels: Mutex::new(HashMap::new()),
             bridges: Mutex::new(HashMap::new()),
         }
@@ -39,7 +77,10 @@ impl Inspector {
     /// it cannot or need not be configured.
     ///
     /// `name` and `labels` come from the event or the container list, which arrived at
-    /// `noticed_at`; the inspect supplies the rest.
+    /// `noticed_at`; the inspect supplies the rest. With `open_early`, the namespace is
+    /// opened from `init.pid` while the inspect is under way, and used when the inspect
+    /// reports the same PID.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn target(
         &self,
         engine: &Engine,
@@ -48,8 +89,23 @@ impl Inspector {
         name: &str,
         mut labels: HashMap<String, String>,
         noticed_at: u64,
+        open_early: bool,
     ) -> Option<Target> {
-        let inspect = engine.inspect_container(id).await;
+        let mut early = None;
+        let inspect = if open_early {
+            let mut inspecting = pin!(engine.inspect_container(id));
+            // The first poll hands the request to the connection's task, and the yield lets
+            // that task write it, so the daemon works on it while the namespace opens.
+            let polled = poll_fn(|context| Poll::Ready(inspecting.as_mut().poll(context))).await;
+            tokio::task::yield_now().await;
+            early = self.open_early(id);
+            match polled {
+                Poll::Ready(result) => result,
+                Poll::Pending => inspecting.await,
+            }
+        } else {
+            engine.inspect_container(id).await
+        };
         let timeline = Timeline {
             noticed_at: Some(noticed_at),
             inspected_at: Some(journal::now_nanos()),
@@ -96,13 +152,15 @@ impl Inspector {
         let networks = self
             .networks(engine, &inspect, configurator.has_host_routes(&labels))
             .await;
-        let namespace = if configurator.needs_namespace(&labels) {
-            Some(
-                self.open_namespace(engine, id, name, pid, &started_at)
-                    .await?,
-            )
+        let (namespace, connecting) = if !configurator.needs_namespace(&labels) {
+            (None, None)
+        } else if let Some(early) = early.filter(|early| early.pid == pid) {
+            (Some(early.namespace), Some(early.connecting))
         } else {
-            None
+            let namespace = self
+                .open_namespace(engine, id, name, pid, &started_at)
+                .await?;
+            (Some(namespace), None)
         };
         Some(Target {
             id: id.to_string(),
@@ -111,6 +169,7 @@ impl Inspector {
             started_at,
             labels,
             namespace,
+            connecting,
             networks,
             timeline,
         })
@@ -130,8 +189,45 @@ impl Inspector {
             .config
             .and_then(|config| config.labels)
             .unwrap_or_default();
-        self.target(engine, configurator, id, &name, labels, noticed_at)
+        self.target(engine, configurator, id, &name, labels, noticed_at, false)
             .await
+    }
+
+    /// Opens a starting container's network namespace from the PID in its task's `init.pid`,
+    /// confirms that the process is the container's, and starts the namespace's netlink
+    /// connection. Returns `None` when any step fails: the target then opens the namespace
+    /// after the inspect.
+    fn open_early(&self, id: &str) -> Option<EarlyNamespace> {
+        let pid = self.init_pid(id)?;
+        let namespace = Namespace::open(format!("/proc/{pid}/ns/net")).ok()?;
+        if !process_in_container_cgroup(pid, id) {
+            return None;
+        }
+        let connecting = namespace.connect();
+        Some(EarlyNamespace {
+            pid,
+            namespace,
+            connecting,
+        })
+    }
+
+    /// Reads the PID in a task's `init.pid`, trying first the directory where the last one
+    /// was found.
+    fn init_pid(&self, id: &str) -> Option<i64> {
+        // The id becomes part of a path.
+        if id.is_empty() || !id.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            return None;
+        }
+        let first = self.task_dir_found.load(Ordering::Relaxed);
+        let count = self.task_dirs.len();
+        for index in (first..count).chain(0..first) {
+            let path = self.task_dirs[index].join(id).join("init.pid");
+            if let Ok(text) = std::fs::read_to_string(path) {
+                self.task_dir_found.store(index, Ordering::Relaxed);
+                return text.trim().parse().ok().filter(|pid| *pid > 0);
+            }
+        }
+        None
     }
 
     /// Returns `Some(exit code)` for a container that exists, `None` for one that was removed.
@@ -328,4 +424,62 @@ fn running_start(inspect: &ContainerInspect) -> Option<(i64, String)> {
         return None;
     }
     Some((state.pid, state.started_at.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+    /// Returns an inspector whose Engine API socket is in a new directory, and that directory.
+    fn inspector(case: &str) -> (Inspector, PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("dehandler-init-pid-{case}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        (Inspector::new(false, &dir.join("docker.sock")), dir)
+    }
+
+    fn write_init_pid(dir: &Path, task_dir: &str, id: &str, text: &str) {
+        let task = dir.join(task_dir).join(id);
+        std::fs::create_dir_all(&task).unwrap();
+        std::fs::write(task.join("init.pid"), text).unwrap();
+    }
+
+    #[test]
+    fn init_pid_found_in_either_task_dir() {
+        let (inspector, dir) = inspector("found");
+        write_init_pid(&dir, TASK_DIRS[1], ID, "4242");
+        assert_eq!(inspector.init_pid(ID), Some(4242));
+        assert_eq!(inspector.task_dir_found.load(Ordering::Relaxed), 1);
+
+        let other = &ID.replace('0', "a");
+        write_init_pid(&dir, TASK_DIRS[0], other, "4243\n");
+        assert_eq!(inspector.init_pid(other), Some(4243));
+        assert_eq!(inspector.task_dir_found.load(Ordering::Relaxed), 0);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn init_pid_missing_or_invalid_is_none() {
+        let (inspector, dir) = inspector("invalid");
+        assert_eq!(inspector.init_pid(ID), None);
+        write_init_pid(&dir, TASK_DIRS[0], ID, "not a pid");
+        assert_eq!(inspector.init_pid(ID), None);
+        write_init_pid(&dir, TASK_DIRS[0], ID, "0");
+        assert_eq!(inspector.init_pid(ID), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn init_pid_rejects_id_that_is_not_hex() {
+        let (inspector, dir) = inspector("path");
+        // Without the check, "../.." would read the init.pid two directories up.
+        std::fs::create_dir_all(dir.join(TASK_DIRS[0])).unwrap();
+        write_init_pid(&dir, TASK_DIRS[0], "../..", "4242");
+        assert_eq!(inspector.init_pid("../.."), None);
+        assert_eq!(inspector.init_pid(""), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

@@ -13,6 +13,7 @@ mod inspect;
 mod queue;
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -51,6 +52,9 @@ struct StartNotice {
     labels: HashMap<String, String>,
     /// When the event arrived or the list returned, in nanoseconds since the Unix epoch.
     noticed_at: u64,
+    /// True for a start event. A container that a sweep lists has mostly been configured
+    /// already, so its namespace is not opened before the journal is read.
+    from_event: bool,
 }
 
 /// Watches one Docker daemon and hands each container's events to the configurator, in order
@@ -65,10 +69,12 @@ pub struct Watcher {
 impl Watcher {
     /// Creates a watcher for an Engine API unix socket path.
     pub fn new(endpoint: String, configurator: Configurator, trust_image_labels: bool) -> Self {
+        let socket_path = endpoint.strip_prefix("unix://").unwrap_or(&endpoint);
+        let inspector = Inspector::new(trust_image_labels, Path::new(socket_path));
         Watcher {
             endpoint,
             configurator: Arc::new(configurator),
-            inspector: Arc::new(Inspector::new(trust_image_labels)),
+            inspector: Arc::new(inspector),
             queue: ContainerQueue::default(),
         }
     }
@@ -180,6 +186,7 @@ impl Watcher {
                 name,
                 labels,
                 noticed_at,
+                from_event: false,
             };
             self.dispatch_start(engine, notice);
         }
@@ -226,6 +233,7 @@ impl Watcher {
         let inspector = Arc::clone(&self.inspector);
         let key = notice.id.clone();
         self.queue.push(&key, async move {
+            let open_early = notice.from_event && configurator.needs_namespace(&notice.labels);
             let target = inspector
                 .target(
                     &engine,
@@ -234,10 +242,11 @@ impl Watcher {
                     &notice.name,
                     notice.labels,
                     notice.noticed_at,
+                    open_early,
                 )
                 .await;
             if let Some(target) = target {
-                configurator.configure(&target).await;
+                configurator.configure(target).await;
             }
         });
     }
@@ -293,6 +302,7 @@ fn start_notice(
         name,
         labels: attributes,
         noticed_at,
+        from_event: true,
     }
 }
 
