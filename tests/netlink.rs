@@ -456,6 +456,57 @@ async fn link_cache_looks_up_missing_device_again() {
     assert!(ns.address("eth1y", "10.28.0.5").is_some());
 }
 
+/// Returns an address request for `dev`, which may be longer than the parser accepts.
+fn address_on(segment: &str, dev: &str) -> Request {
+    let mut request = parse(Object::Address, segment);
+    let Request::Address(address) = &mut request else {
+        panic!("{segment:?} is not an address request");
+    };
+    address.dev = dev.to_string();
+    request
+}
+
+#[tokio::test]
+async fn address_on_alternative_names() {
+    let Some(ns) = TestNamespace::standard("address_on_alternative_names") else {
+        return;
+    };
+    // A name of up to 15 bytes is looked up with the ioctl, a longer one, which only an
+    // alternative name can be, with RTM_GETLINK.
+    ns.ip(&[
+        "link", "property", "add", "dev", "eth1", "altname", "uplink",
+    ]);
+    ns.ip(&[
+        "link",
+        "property",
+        "add",
+        "dev",
+        "eth1",
+        "altname",
+        "uplink-to-the-core",
+    ]);
+    let handle = ns.connect().await;
+
+    let short = apply(
+        &handle,
+        &parse(Object::Address, "add 10.29.0.5/24 dev uplink"),
+    )
+    .await;
+    let long = address_on("add 10.29.1.5/24 dev eth1", "uplink-to-the-core");
+    let long = apply(&handle, &long).await;
+    let missing = address_on("add 10.29.2.5/24 dev eth1", "uplink-to-the-edge");
+    let missing = apply(&handle, &missing).await;
+
+    assert_eq!(short.unwrap(), Outcome::Applied);
+    assert!(ns.address("eth1", "10.29.0.5").is_some());
+    assert_eq!(long.unwrap(), Outcome::Applied);
+    assert!(ns.address("eth1", "10.29.1.5").is_some());
+    assert!(
+        matches!(&missing, Err(ApplyError::DeviceNotFound { name, .. }) if name == "uplink-to-the-edge"),
+        "{missing:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // routes
 

@@ -16,7 +16,9 @@ use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload, NlasIterator};
+use netlink_packet_core::{
+    DefaultNla, NLM_F_ACK, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload, NlasIterator,
+};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkExtentMask, LinkMessage};
 use nix::errno::Errno;
@@ -27,9 +29,9 @@ use crate::iproute::{AddressVerb, Request, RouteRequest, RouteVerb, RuleVerb};
 pub use error::ApplyError;
 pub(crate) use requests::Requests;
 
-/// A netlink connection to one network namespace: rtnetlink's handle, for device lookups and
-/// the dumps of the flush verbs, and a socket of dehandler's own for the requests that the
-/// kernel acknowledges with one message. It dereferences to the rtnetlink handle.
+/// A netlink connection to one network namespace: rtnetlink's handle, for the dumps of the
+/// flush verbs, and a socket of dehandler's own for device lookups and the requests that the
+/// kernel replies to with one message. It dereferences to the rtnetlink handle.
 #[derive(Debug, Clone)]
 pub struct Netlink {
     handle: Handle,
@@ -191,17 +193,41 @@ async fn route_message(
     Ok(route::message(route, &links.indexes))
 }
 
-/// Looks up the interface index of a device by name with RTM_GETLINK. The kernel also
-/// matches alternative names (Linux 5.5 and later).
+/// Looks up the interface index of a device by name or alternative name (Linux 5.5 and later)
+/// with the SIOCGIFINDEX ioctl. A name of 16 bytes or more can only be an alternative name,
+/// and is looked up with RTM_GETLINK and IFLA_ALT_IFNAME, as `ip` does.
 async fn link_index(handle: &Netlink, request: &Request, name: &str) -> Result<u32, ApplyError> {
     let not_found = || ApplyError::DeviceNotFound {
         request: request.to_string(),
         name: name.to_string(),
     };
+    let lookup_error = |errno| ApplyError::DeviceLookup {
+        request: request.to_string(),
+        name: name.to_string(),
+        errno,
+    };
+
+    if let Some(result) = handle.requests.interface_index(name) {
+        return match result {
+            Ok(index) => Ok(index),
+            Err(error) => match Errno::from_raw(error.raw_os_error().unwrap_or(0)) {
+                Errno::ENODEV => Err(not_found()),
+                Errno::UnknownErrno => Err(ApplyError::Socket {
+                    request: request.to_string(),
+                    source: error,
+                }),
+                errno => Err(lookup_error(errno)),
+            },
+        };
+    }
 
     let mut link = LinkMessage::default();
-    link.attributes
-        .push(LinkAttribute::IfName(name.to_string()));
+    let mut alternative_name = name.as_bytes().to_vec();
+    alternative_name.push(0);
+    link.attributes.push(LinkAttribute::Other(DefaultNla::new(
+        IFLA_ALT_IFNAME,
+        alternative_name,
+    )));
     // Only the index is read, so the kernel may leave out the counters: 1136 bytes instead of
     // 1504 for a veth.
     link.attributes
@@ -221,11 +247,7 @@ async fn link_index(handle: &Netlink, request: &Request, name: &str) -> Result<u
             errno: Errno::ENODEV,
             ..
         }) => Err(not_found()),
-        Err(SendError::Kernel { errno, .. }) => Err(ApplyError::DeviceLookup {
-            request: request.to_string(),
-            name: name.to_string(),
-            errno,
-        }),
+        Err(SendError::Kernel { errno, .. }) => Err(lookup_error(errno)),
         Err(SendError::Socket(source)) => Err(ApplyError::Socket {
             request: request.to_string(),
             source,
@@ -251,6 +273,9 @@ async fn send(
     tracing::trace!(?message, "netlink request");
     netlink.requests.exchange(message).await.map(|_| ())
 }
+
+/// IFLA_ALT_IFNAME, from linux/if_link.h; netlink-packet-route has no variant for it.
+const IFLA_ALT_IFNAME: u16 = 53;
 
 /// NLM_F_CAPPED and NLM_F_ACK_TLVS share their values with other flags, so netlink-packet-core
 /// names them only as aliases. The values are from linux/netlink.h.

@@ -1,4 +1,4 @@
-//! A NETLINK_ROUTE socket for requests that the kernel answers with one message: changes,
+//! A NETLINK_ROUTE socket for requests that the kernel replies to with one message: changes,
 //! which it acknowledges, and device lookups.
 //!
 //! The kernel handles an rtnetlink request inside the `sendto` that carries it, so the
@@ -15,6 +15,8 @@ use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::Socket;
 use netlink_sys::protocols::NETLINK_ROUTE;
 use nix::errno::Errno;
+use nix::libc;
+use std::os::fd::AsRawFd;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::Mutex;
 
@@ -95,6 +97,37 @@ impl Requests {
                 return Ok(parsed);
             }
         }
+    }
+
+    /// Returns the interface index of a device, looked up with the SIOCGIFINDEX ioctl on this
+    /// socket: the kernel handles it in the socket's network namespace, without a netlink
+    /// message to build or parse. It matches alternative names too. Returns `None` for a name
+    /// of 16 bytes or more, which does not fit in the request.
+    pub(super) fn interface_index(&self, name: &str) -> Option<io::Result<u32>> {
+        let bytes = name.as_bytes();
+        if bytes.len() >= libc::IFNAMSIZ || bytes.contains(&0) {
+            return None;
+        }
+        // SAFETY: ifreq is plain data, for which all zero bytes are a valid value.
+        let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+        for (slot, byte) in request.ifr_name.iter_mut().zip(bytes) {
+            *slot = *byte as libc::c_char;
+        }
+        // SAFETY: the descriptor stays open as long as `self`, and SIOCGIFINDEX reads the
+        // NUL-terminated name and writes the index inside the ifreq that the pointer refers to.
+        let result = unsafe {
+            libc::ioctl(
+                self.socket.get_ref().as_raw_fd(),
+                libc::SIOCGIFINDEX,
+                &mut request,
+            )
+        };
+        if result < 0 {
+            return Some(Err(io::Error::last_os_error()));
+        }
+        // SAFETY: a successful SIOCGIFINDEX has written the index member of the union.
+        let index = unsafe { request.ifr_ifru.ifru_ifindex };
+        Some(u32::try_from(index).map_err(|_| io::Error::from(io::ErrorKind::InvalidData)))
     }
 
     /// Sends one datagram, and waits for the socket to be writable only when `send` returns
