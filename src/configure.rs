@@ -8,6 +8,7 @@
 //! once even when dehandler is killed and restarted in the middle of it.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use tracing::Instrument;
 
@@ -15,7 +16,7 @@ use crate::iproute::{self, Object, Request, RouteVerb};
 use crate::journal::{self, Entry, Journal, JournalError, StartRecord, Timeline};
 use crate::labels::{self, LabelKind, LabelPlan, Limits};
 use crate::netlink::{self, ApplyError, LinkCache, Netlink, Outcome};
-use crate::netns::{self, Connecting, Namespace};
+use crate::netns::{self, Connecting, Namespace, NetnsError};
 use crate::policy::{ContainerNetworks, HostRoutePolicy};
 use crate::scripts::{ScriptContext, ScriptEvent, ScriptRunner, short_id};
 use crate::status::{ChangeReport, ChangeResult, Status};
@@ -74,6 +75,9 @@ pub struct Configurator {
     /// The store behind `dehandler status`, which receives every change and error that is
     /// logged.
     status: Status,
+    /// The netlink connection to dehandler's own network namespace (for the plugin, the
+    /// host's), opened on first use and kept: starts add host routes there and stops delete them.
+    host: Arc<Mutex<Option<Netlink>>>,
 }
 
 impl Configurator {
@@ -92,6 +96,7 @@ impl Configurator {
             scripts,
             journal,
             status: Status::default(),
+            host: Arc::default(),
         }
     }
 
@@ -230,7 +235,7 @@ impl Configurator {
             }
         }
         if !host_plans.is_empty() {
-            match netns::connect_current().await {
+            match self.host_netlink().await {
                 Ok(handle) => {
                     self.apply_plans(&handle, target, &host_plans, &done_steps, &mut summary)
                         .await?
@@ -366,6 +371,9 @@ impl Configurator {
             }
             Err(error) => {
                 tracing::error!(label, segment = position, "{error}");
+                if plan.kind.on_host() {
+                    self.reset_host_netlink_after(&error);
+                }
                 let result = ChangeResult::Error(error.to_string());
                 self.record(target, plan, Some(position), request.to_string(), result);
                 if matches!(error, ApplyError::DeviceNotFound { .. }) {
@@ -483,7 +491,7 @@ impl Configurator {
                 continue;
             }
             let handle = if plan.kind.on_host() {
-                netns::connect_current().await
+                self.host_netlink().await
             } else {
                 match &target.namespace {
                     Some(namespace) => namespace.connect().await,
@@ -575,7 +583,7 @@ impl Configurator {
         if record.host_routes.is_empty() {
             return;
         }
-        let handle = match netns::connect_current().await {
+        let handle = match self.host_netlink().await {
             Ok(handle) => handle,
             Err(error) => {
                 tracing::error!(container = %record.name, "host routes not removed: {error}");
@@ -598,9 +606,32 @@ impl Configurator {
                     }
                 }
                 Err(error) => {
-                    tracing::error!(container = %record.name, container_id = %short_id(&record.id), "{error}")
+                    tracing::error!(container = %record.name, container_id = %short_id(&record.id), "{error}");
+                    self.reset_host_netlink_after(&error);
                 }
             }
+        }
+    }
+
+    /// Returns the connection to dehandler's own network namespace, opening it the first
+    /// time.
+    async fn host_netlink(&self) -> Result<Netlink, NetnsError> {
+        if let Some(netlink) = self.host.lock().expect("host connection poisoned").clone() {
+            return Ok(netlink);
+        }
+        let netlink = netns::connect_current().await?;
+        *self.host.lock().expect("host connection poisoned") = Some(netlink.clone());
+        Ok(netlink)
+    }
+
+    /// Drops the kept host connection after its socket or connection failed, so that the next
+    /// request opens a new one.
+    fn reset_host_netlink_after(&self, error: &ApplyError) {
+        if matches!(
+            error,
+            ApplyError::Socket { .. } | ApplyError::Connection { .. }
+        ) {
+            *self.host.lock().expect("host connection poisoned") = None;
         }
     }
 }

@@ -11,7 +11,7 @@ pub enum ApplyError {
     #[error("{request}: device {name:?} not found")]
     DeviceNotFound { request: String, name: String },
 
-    /// The kernel rejected the RTM_GETLINK lookup of a device for another reason.
+    /// The kernel rejected the lookup of a device for another reason.
     #[error("{request}: looking up device {name:?} failed: {}", describe(*errno, None))]
     DeviceLookup {
         request: String,
