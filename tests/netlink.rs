@@ -456,16 +456,6 @@ async fn link_cache_looks_up_missing_device_again() {
     assert!(ns.address("eth1y", "10.28.0.5").is_some());
 }
 
-/// Returns an address request for `dev`, which may be longer than the parser accepts.
-fn address_on(segment: &str, dev: &str) -> Request {
-    let mut request = parse(Object::Address, segment);
-    let Request::Address(address) = &mut request else {
-        panic!("{segment:?} is not an address request");
-    };
-    address.dev = dev.to_string();
-    request
-}
-
 #[tokio::test]
 async fn address_on_alternative_names() {
     let Some(ns) = TestNamespace::standard("address_on_alternative_names") else {
@@ -492,9 +482,9 @@ async fn address_on_alternative_names() {
         &parse(Object::Address, "add 10.29.0.5/24 dev uplink"),
     )
     .await;
-    let long = address_on("add 10.29.1.5/24 dev eth1", "uplink-to-the-core");
+    let long = parse(Object::Address, "add 10.29.1.5/24 dev uplink-to-the-core");
     let long = apply(&handle, &long).await;
-    let missing = address_on("add 10.29.2.5/24 dev eth1", "uplink-to-the-edge");
+    let missing = parse(Object::Address, "add 10.29.2.5/24 dev uplink-to-the-edge");
     let missing = apply(&handle, &missing).await;
 
     assert_eq!(short.unwrap(), Outcome::Applied);

@@ -11,7 +11,7 @@ use super::names;
 use super::number;
 use super::prefix::{PrefixWord, looks_like_address, parse_address, parse_prefix};
 use super::words::{
-    Keyword, Match, Words, describe, family_option, interface_name, lookup, unsupported_verb,
+    Keyword, Match, Words, describe, device_name, family_option, lookup, unsupported_verb,
 };
 use super::{AddressRequest, AddressVerb, Broadcast, Family, Lifetime, ParseError, Prefix};
 
@@ -269,7 +269,7 @@ impl<'a> AddressParser<'a> {
                     )
                 })?)
             }
-            Key::Dev => self.dev = Some(interface_name(value)?),
+            Key::Dev => self.dev = Some(device_name(value)?),
             Key::Label => self.label = Some(label(value)?),
             Key::Metric => self.metric = Some(number::value(value, &what)?),
             Key::ValidLft => self.valid_lft = Some((lifetime(value, &what)?, value)),

@@ -13,7 +13,7 @@ use super::number;
 use super::prefix::{default_word_str, parse_prefix};
 use super::rule::{fwmark, uid_range};
 use super::words::Words;
-use super::words::{describe, family_option, family_prefix, interface_name};
+use super::words::{describe, device_name, family_option, family_prefix, interface_name};
 use super::{
     ADDRESS_FLAG_FILTERS, AddressFlush, Family, ParseError, PrefixMatch, PrefixSelectors,
     PrefixWord, RealmsSelector, RouteFlush, RouteType, RuleFlush, ValueOrAll, ViaSelector,
@@ -220,7 +220,7 @@ fn address_device(
             "duplicate device: \"dev\" is already given (a word that is no selector is read as the device)",
         ));
     }
-    flush.dev = Some(interface_name(name)?);
+    flush.dev = Some(device_name(name)?);
     Ok(())
 }
 
@@ -394,7 +394,7 @@ fn route_selector(
         })?;
         flush.route_type = Some(RouteType(route_type));
     } else if word == "dev" || word == "oif" {
-        flush.dev = Some(interface_name(words.value(word, word)?)?);
+        flush.dev = Some(device_name(words.value(word, word)?)?);
     } else if word == "iif" {
         flush.iif = Some(interface_name(words.value(word, word)?)?);
     } else if word == "mark" {

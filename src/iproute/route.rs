@@ -11,7 +11,7 @@ use super::prefix::{
     PrefixWord, default_word_str, looks_like_address, parse_address, parse_prefix,
 };
 use super::words::{
-    Keyword, Match, Words, describe, family_option, family_prefix, interface_name, lookup,
+    Keyword, Match, Words, describe, device_name, family_option, family_prefix, lookup,
     unsupported_verb,
 };
 use super::{
@@ -255,7 +255,7 @@ impl RouteParser {
                     })?)
             }
             Key::Table => r.table = Some(table(value, &what)?),
-            Key::Dev => r.dev = Some(interface_name(value)?),
+            Key::Dev => r.dev = Some(device_name(value)?),
             Key::Pref => r.pref = Some(pref(value, &what)?),
             _ => self.metric(key, typed, full, value, words)?,
         }
@@ -470,7 +470,7 @@ impl RouteParser {
                     // gateway and the first realms of a next hop count.
                     hop.via.get_or_insert(via);
                 }
-                "dev" => hop.dev = Some(interface_name(value)?),
+                "dev" => hop.dev = Some(device_name(value)?),
                 "weight" => hop.weight = Some(weight(value)?),
                 _ => {
                     let realms = names::realms(value).ok_or_else(|| realms_error(value, &what))?;
@@ -1359,9 +1359,9 @@ mod tests {
             "invalid \"realms\": expected [FROM/]TO realms from 0 to 255, or a 32-bit number",
         ),
         (
-            "add 10.0.0.0/8 dev abcdefghijklmnop",
-            Some("abcdefghijklmnop"),
-            "invalid interface name: longer than 15 bytes",
+            "add 10.0.0.0/8 dev a/b",
+            Some("a/b"),
+            "invalid interface name: it contains \"/\"",
         ),
         (
             "add 10.0.0.0/8 nhid 5",

@@ -102,8 +102,21 @@ pub(super) fn family_prefix(family: Family, inferred: Family) -> &'static str {
 /// Checks an interface name the way the kernel's `dev_valid_name` and iproute2's
 /// `check_ifname` do: 1 to 15 bytes, not `.` or `..`, no `/` and no whitespace.
 pub(super) fn interface_name(word: &str) -> Result<String, ParseError> {
-    let reason = if word.len() > 15 {
-        Some("invalid interface name: longer than 15 bytes")
+    if word.len() > 15 {
+        return Err(ParseError::at_word(
+            word,
+            "invalid interface name: longer than 15 bytes",
+        ));
+    }
+    device_name(word)
+}
+
+/// Checks the device of a `dev` word, which `ip` looks up by name or by alternative name: an
+/// interface name, or an alternative name of up to 127 bytes (the kernel's ALTIFNAMSIZ less
+/// the terminating NUL).
+pub(super) fn device_name(word: &str) -> Result<String, ParseError> {
+    let reason = if word.len() > 127 {
+        Some("invalid device name: longer than 127 bytes")
     } else if word.is_empty() || word == "." || word == ".." {
         Some("invalid interface name")
     } else if word.contains('/') {
@@ -179,6 +192,29 @@ mod tests {
         ];
         for (word, reason) in cases {
             assert_eq!(interface_name(word).unwrap_err().reason, reason, "{word:?}");
+        }
+    }
+
+    #[test]
+    fn device_names_include_alternative_names() {
+        assert!(device_name("abcdefghijklmnop").is_ok());
+        assert!(device_name(&"a".repeat(127)).is_ok());
+        let cases = [
+            (
+                "a".repeat(128),
+                "invalid device name: longer than 127 bytes",
+            ),
+            (
+                "a/b".to_string(),
+                "invalid interface name: it contains \"/\"",
+            ),
+            (
+                "a b".to_string(),
+                "invalid interface name: it contains whitespace",
+            ),
+        ];
+        for (word, reason) in cases {
+            assert_eq!(device_name(&word).unwrap_err().reason, reason, "{word:?}");
         }
     }
 }
