@@ -344,11 +344,7 @@ impl Configurator {
 
         match netlink::apply_cached(handle, links, request).await {
             Ok(outcome) => {
-                let note = match outcome {
-                    Outcome::Applied => "",
-                    Outcome::AlreadyPresent => " (already present)",
-                    Outcome::AlreadyAbsent => " (already absent)",
-                };
+                let note = outcome.note();
                 tracing::info!(label, segment = position, "{request}{note}");
                 self.record(
                     target,
@@ -596,8 +592,9 @@ impl Configurator {
                 continue;
             };
             match netlink::apply(&handle, &request).await {
-                Ok(_) => {
-                    tracing::info!(container = %record.name, container_id = %short_id(&record.id), "{request}");
+                Ok(outcome) => {
+                    let note = outcome.note();
+                    tracing::info!(container = %record.name, container_id = %short_id(&record.id), "{request}{note}");
                     let entry = Entry::HostRouteRemoved {
                         route: route.clone(),
                     };

@@ -67,6 +67,18 @@ pub enum Outcome {
     AlreadyAbsent,
 }
 
+impl Outcome {
+    /// Returns what a log line adds after the request: nothing for a change made, else
+    /// " (already present)" or " (already absent)".
+    pub fn note(self) -> &'static str {
+        match self {
+            Outcome::Applied => "",
+            Outcome::AlreadyPresent => " (already present)",
+            Outcome::AlreadyAbsent => " (already absent)",
+        }
+    }
+}
+
 /// Interface indexes by device name in one network namespace, kept so that the requests that
 /// follow do not look the same device up again. Only devices that were found are kept: one
 /// that is missing may appear later, when a network is connected.
