@@ -79,8 +79,8 @@ pub enum Entry {
     Died { exit_code: Option<i64> },
 }
 
-/// What happened to a container start before dehandler began to apply it, in nanoseconds since
-/// the Unix epoch. With the `begin` and `done` times, it splits a start's latency into the
+/// The times of a container start before dehandler began to apply it, in nanoseconds since the
+/// Unix epoch. With the `begin` and `done` times, it splits a start's latency into the
 /// Engine API's part and dehandler's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Timeline {

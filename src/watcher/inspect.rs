@@ -1,9 +1,9 @@
 //! Turns a container id into a [`Target`]: one inspect for its PID, start time, labels and
 //! networks, the image-label check, and the network namespace opened and confirmed.
 //!
-//! For a start event, the namespace can be opened before the inspect returns: containerd keeps
-//! the PID of the container's first process in the task's `init.pid`, which is written when
-//! the task is created, before dockerd starts it and reports the start.
+//! For a start event, the namespace can be opened before the inspect returns. containerd keeps
+//! the PID of the container's first process in the task's `init.pid`. The file is written when
+//! the task is created, before dockerd starts the task and reports the start.
 //! [`Inspector::open_early`] reads it, opens the namespace and starts its netlink connection,
 //! and the target uses them only when the inspect reports the same PID.
 
