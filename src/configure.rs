@@ -43,7 +43,7 @@ pub struct Target {
     /// The netlink connection to `namespace`, when it was started before the target was made.
     pub connecting: Option<Connecting>,
     pub networks: ContainerNetworks,
-    /// When dehandler learned of the start and inspected the container.
+    /// The times at which dehandler learned of the start and had the container's inspect.
     pub timeline: Timeline,
 }
 

@@ -106,6 +106,8 @@ impl Inspector {
         } else {
             engine.inspect_container(id).await
         };
+        // NOTE: with `open_early`, the time is taken after the namespace work too, so work that
+        // outlasts the inspect counts as part of the inspect.
         let timeline = Timeline {
             noticed_at: Some(noticed_at),
             inspected_at: Some(journal::now_nanos()),
@@ -152,6 +154,8 @@ impl Inspector {
         let networks = self
             .networks(engine, &inspect, configurator.has_host_routes(&labels))
             .await;
+        // NOTE: no test covers an early PID that differs from the inspect's. That case opens
+        // the namespace after the inspect, the path that sweeps take.
         let (namespace, connecting) = if !configurator.needs_namespace(&labels) {
             (None, None)
         } else if let Some(early) = early.filter(|early| early.pid == pid) {
